@@ -1,0 +1,107 @@
+# uvio: userspace poll-mode virtio drivers.
+#   make                 build/libuvio.a, build/libuvio.so, build/uvio.pc, tools and apps
+#   make SANITIZE=1      the same with ASan+UBSan, in build/san/
+#   make check           every test suite (unit under sanitizers, then VM, then host)
+#   make check-unit      unit tests only (no root, no VM)
+#   make install PREFIX=/usr/local
+#   make demo            boot the built-in VM and show uvio at work
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+VERSION := 0.1.0
+
+ifeq ($(SANITIZE),1)
+BUILD   ?= build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD   ?= build
+SANFLAGS :=
+endif
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Iinclude -Ilib -fPIC -MMD -MP
+LDLIBS   := -lnuma -lpthread
+
+LIB_SRCS := $(sort $(wildcard lib/*/*.c) $(wildcard pmd/*/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+
+# Programs: one folder each; every .c in it is linked into one binary.
+APPS      := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard apps/*/*.c)))))
+APP_BINS  := $(APPS:%=$(BUILD)/%)
+# Test support shared by unit tests, fuzzers and benchmarks (the device model).
+MODEL_SRCS := $(wildcard tests/model/*.c)
+MODEL_OBJS := $(MODEL_SRCS:%.c=$(BUILD)/obj/%.o)
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all lib apps tests benches check check-unit check-vm check-host install demo clean
+
+all: lib apps benches
+
+lib: $(BUILD)/libuvio.a $(BUILD)/libuvio.so $(BUILD)/uvio.pc
+apps: $(APP_BINS)
+tests: $(UNIT_BINS)
+benches: $(BENCH_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libuvio.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# Only uvio_* is exported (lib/uvio.map).
+$(BUILD)/libuvio.so: $(LIB_OBJS) lib/uvio.map
+	$(CC) -shared $(SANFLAGS) -Wl,--version-script=lib/uvio.map -Wl,-soname,libuvio.so.0 -o $@ $(LIB_OBJS) $(LDLIBS)
+
+$(BUILD)/uvio.pc: Makefile
+	@mkdir -p $(dir $@)
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: uvio\nDescription: userspace poll-mode virtio drivers\nVersion: %s\nLibs: -L$${libdir} -luvio\nLibs.private: -lnuma -lpthread\nCflags: -I$${includedir}\n' '$(PREFIX)' '$(VERSION)' > $@
+
+.SECONDEXPANSION:
+$(APP_BINS): $(BUILD)/%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard apps/%/*.c)) $(BUILD)/libuvio.a
+	$(CC) $(SANFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libuvio.a $(LDLIBS) -lm
+
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(MODEL_OBJS) $(BUILD)/libuvio.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -o $@ $< $(MODEL_OBJS) $(BUILD)/libuvio.a $(LDLIBS) -lcmocka
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(MODEL_OBJS) $(BUILD)/libuvio.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -o $@ $< $(MODEL_OBJS) $(BUILD)/libuvio.a $(LDLIBS) -lm
+
+# Unit tests run under ASan+UBSan.
+check-unit:
+	$(MAKE) SANITIZE=1 tests
+	tests/unit/run build/san/tests/unit
+
+check-vm: all
+	tests/vm/run
+
+check-host: all
+	@if [ -x tests/host/run ]; then tests/host/run; else echo "check-host: no host tests yet"; fi
+
+check: check-unit check-vm check-host
+
+bench-vring: benches
+	$(BUILD)/bench/vring_bench
+
+demo: all
+	tests/vm/demo
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/uvio
+	install -m 644 $(BUILD)/libuvio.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libuvio.so $(DESTDIR)$(PREFIX)/lib/libuvio.so.0
+	ln -sf libuvio.so.0 $(DESTDIR)$(PREFIX)/lib/libuvio.so
+	install -m 644 include/uvio/*.h $(DESTDIR)$(PREFIX)/include/uvio/
+	install -m 644 $(BUILD)/uvio.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uvio device core: the transport-independent part of a virtio device.
+ *
+ * A transport (virtio-pci over VFIO or UIO, vhost-user) is one small table
+ * of operations; the core drives the status handshake of spec 3.1.1,
+ * negotiates features and sets up queues through it. The rings never see
+ * the transport.
+ *
+ * Thread safety: set-up and teardown calls (everything here) are for one
+ * thread at a time per device. Once the device is started, each queue
+ * belongs to one polling thread (see vring.h); uvio_dev_read_config() may
+ * be called by a control thread meanwhile.
+ */
+#ifndef UVIO_DEV_H
+#define UVIO_DEV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uvio/err.h>
+#include <uvio/vring.h>
+
+/*
+ * A transport's operations. `t` is the transport's own state. Each op that
+ * can fail returns 0 or a negative errno. The core calls them from the
+ * set-up thread, except notify_queue, which a queue's owner thread calls on
+ * the hot path and so must be a plain store (or a write to a socket).
+ */
+struct uvio_transport_ops {
+	const char *name;  /* "vfio", "uio", "vhost-user", "model" */
+
+	/* Device-specific configuration space (spec 4.1.4.6 / 2.5). */
+	int (*read_config)(void *t, uint32_t off, void *buf, uint32_t len);
+	int (*write_config)(void *t, uint32_t off, const void *buf, uint32_t len);
+	/* Config generation (spec 2.5.1); may be NULL when the transport has
+	 * none (legacy devices). */
+	uint32_t (*config_generation)(void *t);
+
+	uint8_t (*get_status)(void *t);
+	void (*set_status)(void *t, uint8_t status);
+	/* Write 0 to the status and wait until the device reads back 0
+	 * (spec 4.1.4.3.2). */
+	int (*reset)(void *t);
+
+	uint64_t (*get_features)(void *t);
+	int (*set_features)(void *t, uint64_t features);
+	/* True for a legacy (virtio 0.9.5) interface: no VERSION_1, 32 feature
+	 * bits, split rings in one block with the used ring 4096-aligned. */
+	bool (*is_legacy)(void *t);
+
+	/* How many queues the transport exposes (0 = unknown). */
+	uint16_t (*max_queues)(void *t);
+	/* The device's maximum size for queue q; 0 when q does not exist. */
+	uint16_t (*queue_max_size)(void *t, uint16_t q);
+	/* Tell the device where queue q lives and enable it. */
+	int (*setup_queue)(void *t, uint16_t q, uint16_t size,
+			   const struct uvio_vq_addrs *addrs);
+	/* Disable queue q (after a reset; may be a no-op). */
+	void (*del_queue)(void *t, uint16_t q);
+	void (*notify_queue)(void *t, uint16_t q, uint32_t data);
+
+	/* Release everything the transport holds (BAR maps, fds, sockets). */
+	void (*destroy)(void *t);
+};
+
+struct uvio_dev;
+
+/*
+ * Wrap a transport in a device. The device owns the transport from here on
+ * (destroy is called by uvio_dev_destroy, or on failure). Resets the device
+ * and sets ACKNOWLEDGE and DRIVER (spec 3.1.1 steps 1-3).
+ * `numa_node` is where queue memory goes (-1 = any).
+ */
+int uvio_dev_create(const struct uvio_transport_ops *ops, void *transport,
+		    const char *name, int numa_node, struct uvio_dev **out,
+		    struct uvio_err *err);
+
+/* Reset the device, fail its queues and free them. Then destroy it. */
+void uvio_dev_destroy(struct uvio_dev *dev);
+
+const char *uvio_dev_name(const struct uvio_dev *dev);
+int uvio_dev_numa_node(const struct uvio_dev *dev);
+bool uvio_dev_is_legacy(const struct uvio_dev *dev);
+void *uvio_dev_transport(const struct uvio_dev *dev);
+const struct uvio_transport_ops *uvio_dev_ops(const struct uvio_dev *dev);
+
+/* The device's last error message ("" when none). */
+const char *uvio_dev_error(const struct uvio_dev *dev);
+
+/*
+ * Spec 3.1.1 steps 4-6: offer `wanted` & device features (VERSION_1 is
+ * required and added for modern devices; ring features the core does not
+ * implement are dropped), set FEATURES_OK and check that it stuck.
+ * Returns 0 and the result in *negotiated (may be NULL), or -ENOTSUP when
+ * the device refuses, -EIO when it needs a reset.
+ */
+int uvio_dev_negotiate(struct uvio_dev *dev, uint64_t wanted,
+		       uint64_t *negotiated);
+
+uint64_t uvio_dev_device_features(const struct uvio_dev *dev);
+uint64_t uvio_dev_features(const struct uvio_dev *dev);
+bool uvio_dev_has_feature(const struct uvio_dev *dev, unsigned bit);
+
+/* The ring features the core implements (EVENT_IDX, INDIRECT_DESC,
+ * IN_ORDER, RING_PACKED, ORDER_PLATFORM, ACCESS_PLATFORM, NOTIFICATION_DATA,
+ * VERSION_1). */
+uint64_t uvio_dev_ring_features(void);
+
+/* Read device config consistently (retries while the generation changes,
+ * spec 2.5.1). */
+int uvio_dev_read_config(struct uvio_dev *dev, uint32_t off, void *buf,
+			 uint32_t len);
+int uvio_dev_write_config(struct uvio_dev *dev, uint32_t off, const void *buf,
+			  uint32_t len);
+
+uint16_t uvio_dev_max_queues(const struct uvio_dev *dev);
+uint16_t uvio_dev_queue_max_size(const struct uvio_dev *dev, uint16_t q);
+
+/*
+ * Spec 3.1.1 step 7 for one queue: allocate its DMA memory on the device's
+ * node, create the ring and tell the device. `size` 0 means the device's
+ * maximum; a larger one is clamped to it (and for split rings rounded down
+ * to a power of two). After negotiate, before start.
+ */
+int uvio_dev_setup_queue(struct uvio_dev *dev, uint16_t q, uint16_t size,
+			 uint16_t indirect_max, struct uvio_vq **out);
+
+/* The queue set up as index q, or NULL. */
+struct uvio_vq *uvio_dev_queue(const struct uvio_dev *dev, uint16_t q);
+
+/* Spec 3.1.1 step 8: DRIVER_OK. */
+int uvio_dev_start(struct uvio_dev *dev);
+
+/* Set FAILED (spec 2.1.1): the driver gave up on the device. */
+void uvio_dev_fail(struct uvio_dev *dev);
+
+uint8_t uvio_dev_status(struct uvio_dev *dev);
+
+/* True when the device set DEVICE_NEEDS_RESET (spec 2.1.2). */
+bool uvio_dev_needs_reset(struct uvio_dev *dev);
+
+/* Reset the device and free its queues (their in-flight buffers are given
+ * to `on_unused` first, when not NULL), back to ACKNOWLEDGE|DRIVER so that
+ * negotiate/setup_queue/start can run again. */
+int uvio_dev_reinit(struct uvio_dev *dev,
+		    void (*on_unused)(void *ctx, uint16_t q, void *cookie),
+		    void *ctx);
+
+#endif

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uvio PCI: find virtio-pci devices, take them from the kernel (vfio-pci or
+ * uio_pci_generic), and open them as a uvio device (virtio-pci transport,
+ * spec 4.1, modern and legacy).
+ *
+ * Thread safety: none of these calls are for the hot path; call them from
+ * one thread at a time.
+ */
+#ifndef UVIO_PCI_H
+#define UVIO_PCI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uvio/dev.h>
+#include <uvio/err.h>
+
+#define UVIO_PCI_ADDR_LEN 16  /* "dddd:bb:dd.f" + NUL */
+
+struct uvio_pci_addr {
+	uint16_t domain;
+	uint8_t bus, dev, func;
+};
+
+/* Parse "dddd:bb:dd.f" or "bb:dd.f". */
+int uvio_pci_addr_parse(const char *s, struct uvio_pci_addr *addr);
+void uvio_pci_addr_format(const struct uvio_pci_addr *addr,
+			  char buf[UVIO_PCI_ADDR_LEN]);
+
+enum uvio_pci_driver {
+	UVIO_PCI_DRV_NONE = 0,
+	UVIO_PCI_DRV_VFIO,       /* vfio-pci */
+	UVIO_PCI_DRV_UIO,        /* uio_pci_generic */
+	UVIO_PCI_DRV_KERNEL,     /* virtio-pci or any other kernel driver */
+};
+
+struct uvio_pci_info {
+	struct uvio_pci_addr addr;
+	uint16_t vendor_id, device_id;
+	uint16_t virtio_type;    /* VIRTIO_ID_NET, VIRTIO_ID_BLOCK, ... */
+	bool legacy_capable;     /* transitional id 0x1000-0x103f */
+	bool modern_capable;     /* has the virtio vendor capabilities (spec
+				  * 4.1.4); false when config space beyond
+				  * 64 bytes is not readable (not root) */
+	int numa_node;           /* -1 when unknown */
+	int iommu_group;         /* -1 when none */
+	enum uvio_pci_driver driver;
+	char driver_name[32];    /* "" when unbound */
+};
+
+/* Fill `out` (up to `max`) with the virtio devices in sysfs. Returns the
+ * number found (may exceed max), or a negative errno. */
+int uvio_pci_scan(struct uvio_pci_info *out, unsigned max,
+		  struct uvio_err *err);
+
+/* Info for one device; -ENODEV when no such device, -ENOTSUP when it is
+ * not a virtio device. */
+int uvio_pci_probe(const struct uvio_pci_addr *addr,
+		   struct uvio_pci_info *info, struct uvio_err *err);
+
+/* Bind to vfio-pci or uio_pci_generic. Refuses (-EBUSY) a device whose
+ * kernel driver is in use (a mounted disk, a NIC that is up) unless
+ * `force`. */
+int uvio_pci_bind(const struct uvio_pci_addr *addr, enum uvio_pci_driver drv,
+		  bool force, struct uvio_err *err);
+
+/* Unbind from vfio-pci/uio and give the device back to its kernel driver
+ * (clears driver_override and reprobes). */
+int uvio_pci_unbind(const struct uvio_pci_addr *addr, struct uvio_err *err);
+
+/*
+ * Open a device already bound to vfio-pci (type1 IOMMU, or no-IOMMU mode)
+ * or uio_pci_generic, set the process's IOVA mode from the binding, map its
+ * BARs and wrap the virtio-pci transport in a uvio device (reset,
+ * ACKNOWLEDGE, DRIVER). Polling mode: no MSI-X vectors on queues.
+ * Errors (one line in err): no such device, not virtio, still bound to its
+ * kernel driver, IOMMU group not viable, no permission, device busy.
+ */
+int uvio_pci_open(const struct uvio_pci_addr *addr, struct uvio_dev **out,
+		  struct uvio_err *err);
+
+/* The binding of an open uvio PCI device (VFIO, UIO) and, for VFIO,
+ * whether it runs in no-IOMMU mode. */
+enum uvio_pci_driver uvio_pci_dev_driver(const struct uvio_dev *dev,
+					 bool *noiommu);
+
+#endif

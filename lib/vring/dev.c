@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device core: spec 3.1.1 (device initialization) over any transport.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uvio/dev.h>
+#include <uvio/dma.h>
+
+#include "vq_internal.h"
+
+#define STATUS_FEATURES_OK 8u
+#ifndef VIRTIO_CONFIG_S_NEEDS_RESET
+#define VIRTIO_CONFIG_S_NEEDS_RESET 0x40
+#endif
+#define CONFIG_READ_RETRIES 100
+
+struct dev_queue {
+	struct uvio_vq *vq;
+	void *mem;
+};
+
+struct uvio_dev {
+	const struct uvio_transport_ops *ops;
+	void *t;
+	char name[64];
+	int numa_node;
+	bool legacy;
+	uint64_t device_features;
+	uint64_t features;
+	uint16_t nqueues;          /* entries in queues[] */
+	struct dev_queue *queues;
+	char error[UVIO_ERR_MSG_MAX];
+};
+
+static int dev_error(struct uvio_dev *dev, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int dev_error(struct uvio_dev *dev, int code, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(dev->error, sizeof(dev->error), "%s: ", dev->name);
+
+	va_start(ap, fmt);
+	vsnprintf(dev->error + n, sizeof(dev->error) - (size_t)n, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+uint64_t uvio_dev_ring_features(void)
+{
+	return 1ULL << VIRTIO_RING_F_EVENT_IDX | 1ULL << VIRTIO_RING_F_INDIRECT_DESC |
+	       1ULL << VIRTIO_F_IN_ORDER | 1ULL << VIRTIO_F_RING_PACKED |
+	       1ULL << VIRTIO_F_ORDER_PLATFORM | 1ULL << VIRTIO_F_ACCESS_PLATFORM |
+	       1ULL << VIRTIO_F_NOTIFICATION_DATA | 1ULL << VIRTIO_F_VERSION_1;
+}
+
+/* Spec 3.1.1 steps 1-3. */
+static int handshake_start(struct uvio_dev *dev)
+{
+	int rc = dev->ops->reset(dev->t);
+
+	if (rc)
+		return dev_error(dev, rc, "device did not reset (status stuck at 0x%x)",
+				 dev->ops->get_status(dev->t));
+	dev->ops->set_status(dev->t, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	dev->ops->set_status(dev->t, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	dev->device_features = dev->ops->get_features(dev->t);
+	dev->features = 0;
+	return 0;
+}
+
+int uvio_dev_create(const struct uvio_transport_ops *ops, void *transport,
+		    const char *name, int numa_node, struct uvio_dev **out,
+		    struct uvio_err *err)
+{
+	struct uvio_dev *dev = calloc(1, sizeof(*dev));
+	int rc;
+
+	if (!dev) {
+		ops->destroy(transport);
+		return uvio_err_set(err, -ENOMEM, "%s: out of memory", name);
+	}
+	dev->ops = ops;
+	dev->t = transport;
+	dev->numa_node = numa_node;
+	dev->legacy = ops->is_legacy && ops->is_legacy(transport);
+	snprintf(dev->name, sizeof(dev->name), "%s", name);
+	dev->nqueues = ops->max_queues(transport);
+	if (dev->nqueues) {
+		dev->queues = calloc(dev->nqueues, sizeof(*dev->queues));
+		if (!dev->queues) {
+			uvio_dev_destroy(dev);
+			return uvio_err_set(err, -ENOMEM, "%s: out of memory", name);
+		}
+	}
+	rc = handshake_start(dev);
+	if (rc) {
+		uvio_err_set(err, rc, "%s", dev->error);
+		uvio_dev_destroy(dev);
+		return rc;
+	}
+	*out = dev;
+	return 0;
+}
+
+static void free_queue(struct uvio_dev *dev, uint16_t q)
+{
+	struct dev_queue *dq = &dev->queues[q];
+
+	if (!dq->vq)
+		return;
+	uvio_vq_destroy(dq->vq);
+	uvio_dma_free(dq->mem);
+	dq->vq = NULL;
+	dq->mem = NULL;
+}
+
+static void free_queues(struct uvio_dev *dev,
+			void (*on_unused)(void *, uint16_t, void *), void *ctx)
+{
+	for (uint16_t q = 0; q < dev->nqueues; q++) {
+		struct uvio_vq *vq = dev->queues[q].vq;
+		void *cookie;
+
+		if (!vq)
+			continue;
+		while ((cookie = uvio_vq_detach_unused(vq)))
+			if (on_unused)
+				on_unused(ctx, q, cookie);
+		dev->ops->del_queue(dev->t, q);
+		free_queue(dev, q);
+	}
+}
+
+void uvio_dev_destroy(struct uvio_dev *dev)
+{
+	if (!dev)
+		return;
+	/* The device must stop touching queue memory before it is freed. */
+	dev->ops->reset(dev->t);
+	if (dev->queues)
+		free_queues(dev, NULL, NULL);
+	free(dev->queues);
+	dev->ops->destroy(dev->t);
+	free(dev);
+}
+
+const char *uvio_dev_name(const struct uvio_dev *dev) { return dev->name; }
+int uvio_dev_numa_node(const struct uvio_dev *dev) { return dev->numa_node; }
+bool uvio_dev_is_legacy(const struct uvio_dev *dev) { return dev->legacy; }
+void *uvio_dev_transport(const struct uvio_dev *dev) { return dev->t; }
+const struct uvio_transport_ops *uvio_dev_ops(const struct uvio_dev *dev) { return dev->ops; }
+const char *uvio_dev_error(const struct uvio_dev *dev) { return dev->error; }
+uint64_t uvio_dev_device_features(const struct uvio_dev *dev) { return dev->device_features; }
+uint64_t uvio_dev_features(const struct uvio_dev *dev) { return dev->features; }
+uint16_t uvio_dev_max_queues(const struct uvio_dev *dev) { return dev->nqueues; }
+
+bool uvio_dev_has_feature(const struct uvio_dev *dev, unsigned bit)
+{
+	return bit < 64 && (dev->features & (1ULL << bit));
+}
+
+uint16_t uvio_dev_queue_max_size(const struct uvio_dev *dev, uint16_t q)
+{
+	return q < dev->nqueues ? dev->ops->queue_max_size(dev->t, q) : 0;
+}
+
+/* The ring features we cannot drive are never offered back. */
+static uint64_t feature_mask(const struct uvio_dev *dev, uint64_t wanted)
+{
+	/* Spec 2.2: bits 24-41 are the transport's, 42-49 reserved; the
+	 * rest belong to the device type and pass as the caller wants. */
+	uint64_t transport_bits = ((1ULL << 50) - 1) & ~((1ULL << 24) - 1);
+	uint64_t f = wanted & ~(transport_bits & ~uvio_dev_ring_features());
+
+	if (dev->legacy)
+		/* Legacy: 32 feature bits, and no packed ring (spec 2.8 is 1.1+). */
+		return f & 0xffffffffULL;
+	return f | 1ULL << VIRTIO_F_VERSION_1;
+}
+
+/* Spec 3.1.1 steps 4-6. */
+int uvio_dev_negotiate(struct uvio_dev *dev, uint64_t wanted, uint64_t *negotiated)
+{
+	uint64_t f = feature_mask(dev, wanted) & dev->device_features;
+	int rc;
+
+	if (!dev->legacy && !(dev->device_features & (1ULL << VIRTIO_F_VERSION_1)))
+		return dev_error(dev, -ENOTSUP, "device does not offer VERSION_1 "
+				 "(a modern transport needs it)");
+	rc = dev->ops->set_features(dev->t, f);
+	if (rc)
+		return dev_error(dev, rc, "could not write driver features");
+	dev->features = f;
+	if (!dev->legacy) {
+		dev->ops->set_status(dev->t, dev->ops->get_status(dev->t) | STATUS_FEATURES_OK);
+		if (!(dev->ops->get_status(dev->t) & STATUS_FEATURES_OK))
+			return dev_error(dev, -ENOTSUP, "device refused features 0x%llx "
+					 "(FEATURES_OK did not stick)",
+					 (unsigned long long)f);
+	}
+	if (uvio_dev_needs_reset(dev))
+		return dev_error(dev, -EIO, "device needs a reset");
+	if (negotiated)
+		*negotiated = f;
+	return 0;
+}
+
+/* Spec 2.5.1: a read is consistent when the generation did not move. */
+int uvio_dev_read_config(struct uvio_dev *dev, uint32_t off, void *buf, uint32_t len)
+{
+	for (int i = 0; i < CONFIG_READ_RETRIES; i++) {
+		uint32_t gen = dev->ops->config_generation ? dev->ops->config_generation(dev->t) : 0;
+		int rc = dev->ops->read_config(dev->t, off, buf, len);
+
+		if (rc)
+			return dev_error(dev, rc, "config read at %u+%u failed", off, len);
+		if (!dev->ops->config_generation || dev->ops->config_generation(dev->t) == gen)
+			return 0;
+	}
+	return dev_error(dev, -EIO, "config generation never settled");
+}
+
+int uvio_dev_write_config(struct uvio_dev *dev, uint32_t off, const void *buf, uint32_t len)
+{
+	int rc = dev->ops->write_config(dev->t, off, buf, len);
+
+	return rc ? dev_error(dev, rc, "config write at %u+%u failed", off, len) : 0;
+}
+
+static uint16_t choose_size(const struct uvio_dev *dev, uint16_t max, uint16_t want)
+{
+	uint16_t size = want && want < max ? want : max;
+
+	if (!(dev->features & (1ULL << VIRTIO_F_RING_PACKED)))
+		while (size & (size - 1))
+			size &= (uint16_t)(size - 1);  /* round down to a power of two */
+	return size;
+}
+
+static void notify_transport(void *ctx, uint16_t index, uint32_t data)
+{
+	struct uvio_dev *dev = ctx;
+
+	dev->ops->notify_queue(dev->t, index, data);
+}
+
+/* Spec 3.1.1 step 7, for one queue. */
+int uvio_dev_setup_queue(struct uvio_dev *dev, uint16_t q, uint16_t size,
+			 uint16_t indirect_max, struct uvio_vq **out)
+{
+	uint16_t max = uvio_dev_queue_max_size(dev, q);
+	struct uvio_vq_params p = {
+		.index = q, .features = dev->features, .indirect_max = indirect_max,
+		.notify = notify_transport, .notify_ctx = dev,
+	};
+	struct uvio_vq_addrs addrs;
+	struct uvio_err err;
+	int rc;
+
+	if (!max)
+		return dev_error(dev, -ENOENT, "queue %u does not exist", q);
+	if (dev->queues[q].vq)
+		return dev_error(dev, -EEXIST, "queue %u is already set up", q);
+	p.size = choose_size(dev, max, size);
+	size_t len = uvio_vq_mem_size(dev->features, p.size, indirect_max);
+	p.mem = uvio_dma_alloc(len, 4096, dev->numa_node, &p.mem_iova, &err);
+	if (!p.mem)
+		return dev_error(dev, err.code, "queue %u: %s", q, err.msg);
+	rc = uvio_vq_create(&p, &dev->queues[q].vq);
+	if (rc) {
+		uvio_dma_free(p.mem);
+		return dev_error(dev, rc, "queue %u: bad size %u", q, p.size);
+	}
+	dev->queues[q].mem = p.mem;
+	uvio_vq_get_addrs(dev->queues[q].vq, &addrs);
+	rc = dev->ops->setup_queue(dev->t, q, p.size, &addrs);
+	if (rc) {
+		free_queue(dev, q);
+		return dev_error(dev, rc, "queue %u: the transport refused it", q);
+	}
+	*out = dev->queues[q].vq;
+	return 0;
+}
+
+struct uvio_vq *uvio_dev_queue(const struct uvio_dev *dev, uint16_t q)
+{
+	return q < dev->nqueues ? dev->queues[q].vq : NULL;
+}
+
+int uvio_dev_start(struct uvio_dev *dev)
+{
+	dev->ops->set_status(dev->t, dev->ops->get_status(dev->t) | VIRTIO_CONFIG_S_DRIVER_OK);
+	if (uvio_dev_needs_reset(dev))
+		return dev_error(dev, -EIO, "device needs a reset right after DRIVER_OK");
+	return 0;
+}
+
+void uvio_dev_fail(struct uvio_dev *dev)
+{
+	dev->ops->set_status(dev->t, dev->ops->get_status(dev->t) | VIRTIO_CONFIG_S_FAILED);
+}
+
+uint8_t uvio_dev_status(struct uvio_dev *dev)
+{
+	return dev->ops->get_status(dev->t);
+}
+
+bool uvio_dev_needs_reset(struct uvio_dev *dev)
+{
+	return dev->ops->get_status(dev->t) & VIRTIO_CONFIG_S_NEEDS_RESET;
+}
+
+int uvio_dev_reinit(struct uvio_dev *dev,
+		    void (*on_unused)(void *ctx, uint16_t q, void *cookie), void *ctx)
+{
+	int rc = dev->ops->reset(dev->t);
+
+	if (rc)
+		return dev_error(dev, rc, "device did not reset");
+	free_queues(dev, on_unused, ctx);
+	return handshake_start(dev);
+}

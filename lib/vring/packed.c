@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The packed virtqueue (spec 2.8): one descriptor ring that both sides
+ * write, with wrap counters instead of indices, and two event suppression
+ * structures.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "vq_internal.h"
+
+#define F_AVAIL (1u << VRING_PACKED_DESC_F_AVAIL)
+#define F_USED  (1u << VRING_PACKED_DESC_F_USED)
+#define WRAP_BIT (1u << VRING_PACKED_EVENT_F_WRAP_CTR)
+
+size_t uvio_vq_packed_ring_size(uint16_t size)
+{
+	return 16u * size + 2 * sizeof(struct vring_packed_desc_event);
+}
+
+void uvio_vq_packed_init(struct uvio_vq *vq)
+{
+	struct vq_packed *p = &vq->u.packed;
+
+	p->desc = vq->mem;
+	p->driver_event = (struct vring_packed_desc_event *)(p->desc + vq->size);
+	p->device_event = p->driver_event + 1;
+	p->avail_wrap = true;   /* spec 2.8.1: both counters start at 1 */
+	p->used_wrap = true;
+	p->next_id = malloc(sizeof(*p->next_id) * vq->size);
+	if (!p->next_id) {
+		vq->broken = true;
+		return;
+	}
+	for (uint16_t i = 0; i < vq->size; i++)
+		p->next_id[i] = (uint16_t)((i + 1) % vq->size);
+	p->free_id = 0;
+}
+
+static void advance_avail(struct uvio_vq *vq, uint16_t n)
+{
+	struct vq_packed *p = &vq->u.packed;
+
+	p->next_avail += n;
+	if (p->next_avail >= vq->size) {
+		p->next_avail -= vq->size;
+		p->avail_wrap = !p->avail_wrap;
+	}
+}
+
+/* Buffer ids: a free list; with IN_ORDER, plain rotation, so that the
+ * buffers in flight are always oldest..oldest+in_flight. */
+static uint16_t alloc_id(struct uvio_vq *vq)
+{
+	struct vq_packed *p = &vq->u.packed;
+	uint16_t id = p->free_id;
+
+	p->free_id = vq->in_order ? (uint16_t)((id + 1) % vq->size) : p->next_id[id];
+	return id;
+}
+
+/* Indirect (spec 2.8.19): the table holds packed descriptors whose only
+ * meaningful flag is WRITE. */
+static void fill_indirect(struct uvio_vq *vq, uint16_t id,
+			  const struct uvio_sg *sg, unsigned n_out, unsigned n)
+{
+	struct vring_packed_desc *table = vq_indirect_table(vq, id);
+
+	for (unsigned i = 0; i < n; i++) {
+		table[i].addr = sg[i].iova;
+		table[i].len = sg[i].len;
+		table[i].id = id;
+		table[i].flags = i >= n_out ? VRING_DESC_F_WRITE : 0;
+	}
+}
+
+/* Write descriptors after the head; the head's flags are written last,
+ * which is what hands the whole chain to the device (spec 2.8.21). */
+static uint16_t write_chain(struct uvio_vq *vq, uint16_t id,
+			    const struct uvio_sg *sg, unsigned n_out, unsigned n)
+{
+	struct vq_packed *p = &vq->u.packed;
+	uint16_t pos = p->next_avail, head_flags = 0;
+	bool wrap = p->avail_wrap;
+
+	for (unsigned k = 0; k < n; k++) {
+		struct vring_packed_desc *d = &p->desc[pos];
+		uint16_t f = (uint16_t)((k >= n_out ? VRING_DESC_F_WRITE : 0) |
+					(k + 1 < n ? VRING_DESC_F_NEXT : 0) |
+					(wrap ? F_AVAIL : F_USED));
+
+		d->addr = sg[k].iova;
+		d->len = sg[k].len;
+		d->id = id;
+		if (k == 0)
+			head_flags = f;
+		else
+			d->flags = f;
+		if (++pos == vq->size) {
+			pos = 0;
+			wrap = !wrap;
+		}
+	}
+	return head_flags;
+}
+
+int uvio_vq_packed_add(struct uvio_vq *vq, const struct uvio_sg *sg,
+		       unsigned n_out, unsigned n_in, void *cookie)
+{
+	struct vq_packed *p = &vq->u.packed;
+	unsigned n = n_out + n_in;
+	bool indirect = n > 1 && n <= vq->indirect_max;
+	uint16_t ndesc = (uint16_t)(indirect ? 1 : n), head = p->next_avail, flags;
+	uint16_t id;
+
+	if (ndesc > vq->num_free)
+		return -ENOSPC;
+	id = alloc_id(vq);
+	if (indirect) {
+		struct uvio_sg table = {
+			.iova = vq_indirect_iova(vq, id),
+			.len = (uint32_t)(n * sizeof(struct vring_packed_desc)),
+		};
+		fill_indirect(vq, id, sg, n_out, n);
+		flags = (uint16_t)(write_chain(vq, id, &table, 1, 1) | VRING_DESC_F_INDIRECT);
+	} else {
+		flags = write_chain(vq, id, sg, n_out, n);
+	}
+	vq->state[id] = (struct vq_buf_state){
+		.cookie = cookie, .in_len = vq_sg_in_len(sg, n_out, n_in), .ndesc = ndesc,
+	};
+	vq->num_free -= ndesc;
+	vq->in_flight++;
+	vq->num_added += ndesc;
+	advance_avail(vq, ndesc);
+	vq_wmb(vq->weak_barriers);
+	__atomic_store_n(&p->desc[head].flags, flags, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Spec 2.8.10 and 2.8.14: the device's event suppression structure. */
+bool uvio_vq_packed_kick_prepare(struct uvio_vq *vq)
+{
+	struct vq_packed *p = &vq->u.packed;
+	uint16_t new_pos = p->next_avail, old_pos = (uint16_t)(new_pos - vq->num_added);
+	uint16_t off_wrap, flags, event;
+
+	if (!vq->num_added)
+		return false;
+	vq->num_added = 0;
+	vq_mb(vq->weak_barriers);  /* descriptors before reading the event */
+	off_wrap = READ_ONCE(p->device_event->off_wrap);
+	flags = READ_ONCE(p->device_event->flags);
+	if (flags != VRING_PACKED_EVENT_FLAG_DESC)
+		return flags != VRING_PACKED_EVENT_FLAG_DISABLE;
+	event = off_wrap & (uint16_t)~WRAP_BIT;
+	/* An event offset from the previous lap lies one ring size back. */
+	if (!!(off_wrap & WRAP_BIT) != p->avail_wrap)
+		event = (uint16_t)(event - vq->size);
+	return vring_need_event(event, new_pos, old_pos);
+}
+
+void uvio_vq_packed_release(struct uvio_vq *vq, uint16_t id)
+{
+	struct vq_packed *p = &vq->u.packed;
+
+	if (!vq->in_order) {
+		p->next_id[id] = p->free_id;
+		p->free_id = id;
+	}
+	vq->num_free += vq->state[id].ndesc;
+	vq->in_flight--;
+	vq->state[id].cookie = NULL;
+}
+
+static bool desc_is_used(const struct vq_packed *p, uint16_t flags)
+{
+	bool avail = flags & F_AVAIL, used = flags & F_USED;
+
+	return avail == used && used == p->used_wrap;
+}
+
+bool uvio_vq_packed_has_used(struct uvio_vq *vq)
+{
+	struct vq_packed *p = &vq->u.packed;
+
+	return desc_is_used(p, READ_ONCE(p->desc[p->next_used].flags));
+}
+
+static void advance_used(struct uvio_vq *vq, uint32_t n)
+{
+	struct vq_packed *p = &vq->u.packed;
+	uint32_t pos = p->next_used + n;
+
+	if (pos >= vq->size) {
+		pos -= vq->size;
+		p->used_wrap = !p->used_wrap;
+	}
+	p->next_used = (uint16_t)pos;
+}
+
+/* IN_ORDER batch (spec 2.8.?): the used descriptor names the last buffer
+ * of the batch; the device skips the ring past all of them. */
+static uint32_t batch_descs(struct uvio_vq *vq, uint16_t last)
+{
+	uint32_t total = 0;
+	uint16_t id = vq->io_oldest;
+
+	for (;;) {
+		total += vq->state[id].ndesc;
+		if (id == last)
+			return total;
+		id = (uint16_t)((id + 1) % vq->size);
+	}
+}
+
+/* Read the used descriptor at next_used: 1 opens an IN_ORDER batch,
+ * 0 completed one buffer into *out, < 0 broke the queue. */
+static int read_used(struct uvio_vq *vq, struct uvio_vq_used *out)
+{
+	struct vq_packed *p = &vq->u.packed;
+	struct vring_packed_desc *d = &p->desc[p->next_used];
+	uint16_t id = READ_ONCE(d->id);
+	uint32_t len = READ_ONCE(d->len);
+	int rc = uvio_vq_check_used(vq, id, len);
+
+	if (rc)
+		return rc;
+	if (vq->in_order) {
+		/* An id in flight is at most in_flight steps ahead, so the walk
+		 * ends; the sum never exceeds the ring. */
+		advance_used(vq, batch_descs(vq, id));
+		vq->batch_active = true;
+		vq->batch_id = id;
+		vq->batch_len = len;
+		return 1;
+	}
+	advance_used(vq, vq->state[id].ndesc);
+	out->cookie = vq->state[id].cookie;
+	out->len = len;
+	uvio_vq_packed_release(vq, id);
+	return 0;
+}
+
+int uvio_vq_packed_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
+			    unsigned max)
+{
+	struct vq_packed *p = &vq->u.packed;
+	unsigned n = 0;
+
+	while (n < max) {
+		if (!vq->batch_active) {
+			uint16_t flags = __atomic_load_n(&p->desc[p->next_used].flags,
+							 __ATOMIC_ACQUIRE);
+			if (!desc_is_used(p, flags))
+				break;
+			if (!vq->in_flight)
+				return uvio_vq_break(vq, "device marked descriptor %u used "
+						     "with nothing in flight", p->next_used);
+			int rc = read_used(vq, &out[n]);
+			if (rc < 0)
+				return rc;
+			if (rc == 0) {
+				n++;
+				continue;
+			}
+		}
+		uvio_vq_in_order_step(vq, &out[n++], uvio_vq_packed_release);
+	}
+	return (int)n;
+}
+
+/* Spec 2.8.10: the driver event suppression structure. */
+void uvio_vq_packed_disable_cb(struct uvio_vq *vq)
+{
+	struct vq_packed *p = &vq->u.packed;
+
+	if (p->event_flags != VRING_PACKED_EVENT_FLAG_DISABLE) {
+		p->event_flags = VRING_PACKED_EVENT_FLAG_DISABLE;
+		WRITE_ONCE(p->driver_event->flags, p->event_flags);
+	}
+}
+
+bool uvio_vq_packed_enable_cb(struct uvio_vq *vq)
+{
+	struct vq_packed *p = &vq->u.packed;
+
+	if (vq->event_idx) {
+		/* Interrupt at the very next used descriptor. */
+		WRITE_ONCE(p->driver_event->off_wrap,
+			   (uint16_t)(p->next_used | (p->used_wrap ? WRAP_BIT : 0)));
+		vq_wmb(vq->weak_barriers);
+		p->event_flags = VRING_PACKED_EVENT_FLAG_DESC;
+	} else {
+		p->event_flags = VRING_PACKED_EVENT_FLAG_ENABLE;
+	}
+	WRITE_ONCE(p->driver_event->flags, p->event_flags);
+	vq_mb(vq->weak_barriers);
+	return !uvio_vq_packed_has_used(vq);
+}

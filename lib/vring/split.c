@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The split virtqueue (spec 2.7): descriptor table, avail ring, used ring.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "vq_internal.h"
+
+/* The legacy layout (spec 2.7.2 "Legacy Interfaces"): used ring on the
+ * next 4096 boundary, so the same memory serves legacy and modern devices.
+ * The avail and used rings carry the event index after their entries. */
+static size_t avail_bytes(uint16_t size) { return 4 + 2u * size + 2; }
+static size_t used_off(uint16_t size)
+{
+	return (16u * size + avail_bytes(size) + 4095) & ~(size_t)4095;
+}
+
+size_t uvio_vq_split_ring_size(uint16_t size)
+{
+	return used_off(size) + 4 + 8u * size + 2;
+}
+
+static uint16_t *used_event(struct vq_split *s, uint16_t size)
+{
+	return &s->avail->ring[size];
+}
+
+static uint16_t *avail_event(struct vq_split *s, uint16_t size)
+{
+	return (uint16_t *)&s->used->ring[size];
+}
+
+void uvio_vq_split_init(struct uvio_vq *vq)
+{
+	struct vq_split *s = &vq->u.split;
+
+	s->desc = vq->mem;
+	s->avail = (struct vring_avail *)((char *)vq->mem + 16u * vq->size);
+	s->used = (struct vring_used *)((char *)vq->mem + used_off(vq->size));
+	s->next = malloc(sizeof(*s->next) * vq->size);
+	if (!s->next) {
+		vq->broken = true;
+		return;
+	}
+	for (uint16_t i = 0; i < vq->size; i++)
+		s->next[i] = (uint16_t)((i + 1) & (vq->size - 1));
+	s->free_head = 0;
+}
+
+/* Fill one descriptor (in the ring or in an indirect table). */
+static void write_desc(struct vring_desc *d, const struct uvio_sg *sg,
+		       bool writable, bool more, uint16_t next)
+{
+	d->addr = sg->iova;
+	d->len = sg->len;
+	d->flags = (uint16_t)((writable ? VRING_DESC_F_WRITE : 0) |
+			      (more ? VRING_DESC_F_NEXT : 0));
+	d->next = next;
+}
+
+/* One ring descriptor pointing at an indirect table of n entries. */
+static uint16_t add_indirect(struct uvio_vq *vq, const struct uvio_sg *sg,
+			     unsigned n_out, unsigned n)
+{
+	struct vq_split *s = &vq->u.split;
+	uint16_t head = s->free_head;
+	struct vring_desc *table = vq_indirect_table(vq, head);
+
+	for (unsigned i = 0; i < n; i++)
+		write_desc(&table[i], &sg[i], i >= n_out, i + 1 < n, (uint16_t)(i + 1));
+	s->desc[head].addr = vq_indirect_iova(vq, head);
+	s->desc[head].len = (uint32_t)(n * sizeof(struct vring_desc));
+	s->desc[head].flags = VRING_DESC_F_INDIRECT;
+	vq->state[head].last = head;
+	s->free_head = vq->in_order ? (uint16_t)((head + 1) & (vq->size - 1))
+				    : s->next[head];
+	return head;
+}
+
+/* A chain of n ring descriptors, from the free list (or, IN_ORDER, the
+ * next ones in table order, spec 2.7.8.?). */
+static uint16_t add_direct(struct uvio_vq *vq, const struct uvio_sg *sg,
+			   unsigned n_out, unsigned n)
+{
+	struct vq_split *s = &vq->u.split;
+	uint16_t head = s->free_head, i = head, last = head;
+
+	for (unsigned k = 0; k < n; k++) {
+		uint16_t next = vq->in_order ? (uint16_t)((i + 1) & (vq->size - 1))
+					     : s->next[i];
+
+		write_desc(&s->desc[i], &sg[k], k >= n_out, k + 1 < n, next);
+		last = i;
+		i = next;
+	}
+	vq->state[head].last = last;
+	s->free_head = i;
+	return head;
+}
+
+int uvio_vq_split_add(struct uvio_vq *vq, const struct uvio_sg *sg,
+		      unsigned n_out, unsigned n_in, void *cookie)
+{
+	struct vq_split *s = &vq->u.split;
+	unsigned n = n_out + n_in;
+	bool indirect = n > 1 && n <= vq->indirect_max;
+	unsigned ndesc = indirect ? 1 : n;
+	uint16_t head, slot;
+
+	if (ndesc > vq->num_free)
+		return -ENOSPC;
+	head = indirect ? add_indirect(vq, sg, n_out, n) : add_direct(vq, sg, n_out, n);
+	vq->state[head] = (struct vq_buf_state){
+		.cookie = cookie, .in_len = vq_sg_in_len(sg, n_out, n_in),
+		.ndesc = (uint16_t)ndesc, .last = vq->state[head].last,
+	};
+	vq->num_free -= (uint16_t)ndesc;
+	vq->in_flight++;
+	/* Rewriting an avail slot that already holds this head (the common
+	 * case with IN_ORDER) would only dirty a cache line the device reads. */
+	slot = s->avail_idx & (vq->size - 1);
+	if (s->avail->ring[slot] != head)
+		s->avail->ring[slot] = head;
+	s->avail_idx++;
+	vq->num_added++;
+	return 0;
+}
+
+/* Spec 2.7.10: publish the avail index, then decide whether to notify. */
+bool uvio_vq_split_kick_prepare(struct uvio_vq *vq)
+{
+	struct vq_split *s = &vq->u.split;
+	uint16_t new_idx = s->avail_idx, old_idx = (uint16_t)(new_idx - vq->num_added);
+
+	if (!vq->num_added)
+		return false;
+	vq_wmb(vq->weak_barriers);
+	WRITE_ONCE(s->avail->idx, new_idx);
+	vq->num_added = 0;
+	/* The device may read avail->idx and then suppress notifications; the
+	 * full barrier orders our index store before the flag/event load. */
+	vq_mb(vq->weak_barriers);
+	if (vq->event_idx)
+		return vring_need_event(READ_ONCE(*avail_event(s, vq->size)),
+					new_idx, old_idx);
+	return !(READ_ONCE(s->used->flags) & VRING_USED_F_NO_NOTIFY);
+}
+
+void uvio_vq_split_release(struct uvio_vq *vq, uint16_t id)
+{
+	struct vq_split *s = &vq->u.split;
+	struct vq_buf_state *st = &vq->state[id];
+
+	if (!vq->in_order) {
+		s->next[st->last] = s->free_head;
+		s->free_head = id;
+	}
+	vq->num_free += st->ndesc;
+	vq->in_flight--;
+	st->cookie = NULL;
+}
+
+bool uvio_vq_split_has_used(struct uvio_vq *vq)
+{
+	struct vq_split *s = &vq->u.split;
+
+	return READ_ONCE(s->used->idx) != s->last_used;
+}
+
+/* Read the used entry at last_used: checks it, consumes it. For IN_ORDER
+ * it opens a batch instead of completing. */
+static int read_used(struct uvio_vq *vq, struct uvio_vq_used *out)
+{
+	struct vq_split *s = &vq->u.split;
+	struct vring_used_elem *e = &s->used->ring[s->last_used & (vq->size - 1)];
+	uint32_t id = READ_ONCE(e->id), len = READ_ONCE(e->len);
+	int rc = uvio_vq_check_used(vq, id, len);
+
+	if (rc)
+		return rc;
+	s->last_used++;
+	if (vq->in_order) {
+		vq->batch_active = true;
+		vq->batch_id = (uint16_t)id;
+		vq->batch_len = len;
+		return 1;
+	}
+	out->cookie = vq->state[id].cookie;
+	out->len = len;
+	uvio_vq_split_release(vq, (uint16_t)id);
+	return 0;
+}
+
+int uvio_vq_split_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
+			   unsigned max)
+{
+	struct vq_split *s = &vq->u.split;
+	uint16_t used_idx = READ_ONCE(s->used->idx);
+	uint16_t pending = (uint16_t)(used_idx - s->last_used);
+	unsigned n = 0;
+
+	/* IN_ORDER batches mean fewer used entries than buffers, never more. */
+	if (pending > vq->in_flight)
+		return uvio_vq_break(vq, "used idx jumped from %u to %u with %u "
+				     "buffers in flight", s->last_used, used_idx,
+				     vq->in_flight);
+	vq_rmb(vq->weak_barriers);  /* entries after the index */
+	while (n < max) {
+		if (!vq->batch_active) {
+			if (s->last_used == used_idx)
+				break;
+			int rc = read_used(vq, &out[n]);
+			if (rc < 0)
+				return rc;
+			if (rc == 0) {
+				n++;
+				continue;
+			}
+		}
+		uvio_vq_in_order_step(vq, &out[n++], uvio_vq_split_release);
+	}
+	return (int)n;
+}
+
+/* Spec 2.7.7: flags without EVENT_IDX; with it the used_event index. */
+void uvio_vq_split_disable_cb(struct uvio_vq *vq)
+{
+	struct vq_split *s = &vq->u.split;
+
+	s->avail_flags |= VRING_AVAIL_F_NO_INTERRUPT;
+	if (vq->event_idx)
+		/* An index the device just passed: no interrupt for a lap. */
+		WRITE_ONCE(*used_event(s, vq->size), (uint16_t)(s->last_used - 1));
+	else
+		WRITE_ONCE(s->avail->flags, s->avail_flags);
+}
+
+bool uvio_vq_split_enable_cb(struct uvio_vq *vq)
+{
+	struct vq_split *s = &vq->u.split;
+
+	s->avail_flags &= (uint16_t)~VRING_AVAIL_F_NO_INTERRUPT;
+	if (vq->event_idx)
+		WRITE_ONCE(*used_event(s, vq->size), s->last_used);
+	else
+		WRITE_ONCE(s->avail->flags, s->avail_flags);
+	vq_mb(vq->weak_barriers);
+	return !uvio_vq_split_has_used(vq);
+}

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Inside a uvio virtqueue: the state both layouts share, the shadow of what
+ * the driver posted, and the split/packed halves of each verb. Only
+ * lib/vring includes this.
+ */
+#ifndef UVIO_VQ_INTERNAL_H
+#define UVIO_VQ_INTERNAL_H
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uvio/vring.h>
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "uvio assumes a little-endian CPU (virtio 1.x rings are little-endian)"
+#endif
+
+#ifndef VIRTIO_F_NOTIFICATION_DATA
+#define VIRTIO_F_NOTIFICATION_DATA 38  /* spec 6, missing from older UAPI headers */
+#endif
+
+#define UVIO_VQ_MAX_SIZE 32768  /* spec 2.6: Queue Size up to 32768 */
+
+/* Device-shared memory is read and written exactly once per access: the
+ * device may change it at any time, so a value is checked and used from
+ * the same load. */
+#define READ_ONCE(x)     (*(const volatile __typeof__(x) *)&(x))
+#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+
+/*
+ * Barriers (spec 2.7.13, 6.1). Without VIRTIO_F_ORDER_PLATFORM the device
+ * is another CPU (a hypervisor thread) and SMP barriers suffice; with it,
+ * the device is real hardware and needs I/O ordering. On x86 only the full
+ * barrier differs (mfence orders against non-temporal and device access).
+ */
+static inline void vq_wmb(bool weak)
+{
+	(void)weak;
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static inline void vq_rmb(bool weak)
+{
+	(void)weak;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+}
+
+static inline void vq_mb(bool weak)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	if (!weak) {
+		__asm__ __volatile__("mfence" ::: "memory");
+		return;
+	}
+#endif
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/* What the driver remembers about one posted buffer, by buffer id (split:
+ * the head descriptor index; packed: the buffer id). Never read from the
+ * ring. */
+struct vq_buf_state {
+	void *cookie;      /* NULL: not in flight */
+	uint32_t in_len;   /* device-writable bytes */
+	uint16_t ndesc;    /* ring descriptors it holds (1 when indirect) */
+	uint16_t last;     /* split: last descriptor of the chain */
+};
+
+struct vq_split {
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	uint16_t *next;         /* shadow of desc[i].next, for the free list */
+	uint16_t free_head;
+	uint16_t avail_idx;     /* our copy of avail->idx, published at kick */
+	uint16_t last_used;     /* next used ring entry to read */
+	uint16_t avail_flags;   /* our copy of avail->flags */
+};
+
+struct vq_packed {
+	struct vring_packed_desc *desc;
+	struct vring_packed_desc_event *driver_event;  /* we write */
+	struct vring_packed_desc_event *device_event;  /* device writes */
+	uint16_t next_avail;
+	uint16_t next_used;
+	bool avail_wrap;
+	bool used_wrap;
+	uint16_t *next_id;      /* free buffer id list */
+	uint16_t free_id;
+	uint16_t event_flags;   /* our copy of driver_event->flags */
+};
+
+struct uvio_vq {
+	bool packed;
+	bool broken;
+	bool event_idx;
+	bool in_order;
+	bool weak_barriers;
+	bool notification_data;
+	uint16_t size;
+	uint16_t index;
+	uint16_t indirect_max;
+	uint16_t num_free;      /* free ring descriptors */
+	uint16_t num_added;     /* since the last kick (split: buffers; packed: descriptors) */
+	uint16_t in_flight;     /* buffers posted, not yet returned */
+	/* IN_ORDER (spec 2.7.8 / 2.8.? batching): the oldest buffer in
+	 * flight, and a used entry that stands for several buffers. */
+	uint16_t io_oldest;
+	bool batch_active;
+	uint16_t batch_id;
+	uint32_t batch_len;
+	struct vq_buf_state *state;
+	void *indirect;         /* size tables of indirect_max descriptors */
+	uint64_t indirect_iova;
+	uint64_t mem_iova;
+	void *mem;
+	uvio_vq_notify_fn notify;
+	void *notify_ctx;
+	union {
+		struct vq_split split;
+		struct vq_packed packed;
+	} u;
+	char error[160];
+};
+
+/* Put the queue in the broken state with a reason; returns -EIO. */
+int uvio_vq_break(struct uvio_vq *vq, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* The n-th indirect table (one per buffer id). */
+static inline void *vq_indirect_table(const struct uvio_vq *vq, uint16_t id)
+{
+	return (char *)vq->indirect + (size_t)id * vq->indirect_max * 16;
+}
+
+static inline uint64_t vq_indirect_iova(const struct uvio_vq *vq, uint16_t id)
+{
+	return vq->indirect_iova + (uint64_t)id * vq->indirect_max * 16;
+}
+
+/* Sum of the device-writable segment lengths. */
+static inline uint32_t vq_sg_in_len(const struct uvio_sg *sg, unsigned n_out,
+				    unsigned n_in)
+{
+	uint64_t len = 0;
+
+	for (unsigned i = n_out; i < n_out + n_in; i++)
+		len += sg[i].len;
+	return len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+}
+
+/* Validate a used entry against the shadow: the common checks of both
+ * layouts. Returns 0 or breaks the queue. */
+int uvio_vq_check_used(struct uvio_vq *vq, uint32_t id, uint32_t len);
+
+/* In-order completion of the next buffer: walks one step of a batch. */
+int uvio_vq_in_order_step(struct uvio_vq *vq, struct uvio_vq_used *out,
+			  void (*release)(struct uvio_vq *, uint16_t));
+
+size_t uvio_vq_split_ring_size(uint16_t size);
+void uvio_vq_split_init(struct uvio_vq *vq);
+int uvio_vq_split_add(struct uvio_vq *vq, const struct uvio_sg *sg,
+		      unsigned n_out, unsigned n_in, void *cookie);
+bool uvio_vq_split_kick_prepare(struct uvio_vq *vq);
+int uvio_vq_split_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
+			   unsigned max);
+bool uvio_vq_split_has_used(struct uvio_vq *vq);
+void uvio_vq_split_disable_cb(struct uvio_vq *vq);
+bool uvio_vq_split_enable_cb(struct uvio_vq *vq);
+void uvio_vq_split_release(struct uvio_vq *vq, uint16_t id);
+
+size_t uvio_vq_packed_ring_size(uint16_t size);
+void uvio_vq_packed_init(struct uvio_vq *vq);
+int uvio_vq_packed_add(struct uvio_vq *vq, const struct uvio_sg *sg,
+		       unsigned n_out, unsigned n_in, void *cookie);
+bool uvio_vq_packed_kick_prepare(struct uvio_vq *vq);
+int uvio_vq_packed_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
+			    unsigned max);
+bool uvio_vq_packed_has_used(struct uvio_vq *vq);
+void uvio_vq_packed_disable_cb(struct uvio_vq *vq);
+bool uvio_vq_packed_enable_cb(struct uvio_vq *vq);
+void uvio_vq_packed_release(struct uvio_vq *vq, uint16_t id);
+
+#endif

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uvio: userspace poll-mode virtio drivers. The umbrella header, and the
+ * one way every application names a device.
+ */
+#ifndef UVIO_UVIO_H
+#define UVIO_UVIO_H
+
+#include <uvio/blk.h>
+#include <uvio/dev.h>
+#include <uvio/dma.h>
+#include <uvio/err.h>
+#include <uvio/pci.h>
+#include <uvio/vring.h>
+
+/*
+ * Open a device by its name:
+ *   pci:BDF     a virtio-pci device bound to vfio-pci (IOMMU or no-IOMMU
+ *               mode) or uio_pci_generic; the binding is found by itself.
+ * Errors are one line in `err`: an unknown prefix, a malformed address, and
+ * everything uvio_pci_open() reports.
+ * Thread safety: as uvio_pci_open().
+ */
+int uvio_open(const char *spec, struct uvio_dev **out, struct uvio_err *err);
+
+#endif

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-blk device set-up (spec 5.2): features, configuration, queues.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+
+#include "blk_internal.h"
+
+#define BIT(n) (1ULL << (n))
+#define CFG(field) offsetof(struct virtio_blk_config, field)
+
+/* Every request type and config field QEMU's virtio-blk implements. */
+static const uint64_t blk_features =
+	BIT(VIRTIO_BLK_F_SIZE_MAX) | BIT(VIRTIO_BLK_F_SEG_MAX) |
+	BIT(VIRTIO_BLK_F_GEOMETRY) | BIT(VIRTIO_BLK_F_RO) |
+	BIT(VIRTIO_BLK_F_BLK_SIZE) | BIT(VIRTIO_BLK_F_FLUSH) |
+	BIT(VIRTIO_BLK_F_TOPOLOGY) | BIT(VIRTIO_BLK_F_CONFIG_WCE) |
+	BIT(VIRTIO_BLK_F_MQ) | BIT(VIRTIO_BLK_F_DISCARD) |
+	BIT(VIRTIO_BLK_F_WRITE_ZEROES) | BIT(VIRTIO_BLK_F_SECURE_ERASE);
+
+static int read_cfg(struct uvio_blk *blk, uint32_t off, void *buf, uint32_t len,
+		    struct uvio_err *err)
+{
+	int rc = uvio_dev_read_config(blk->dev, off, buf, len);
+
+	return rc ? uvio_err_set(err, rc, "%s", uvio_dev_error(blk->dev)) : 0;
+}
+
+#define READ_CFG(blk, field, dst, err) \
+	read_cfg(blk, CFG(field), &(dst), sizeof(dst), err)
+
+static bool has(const struct uvio_blk *blk, unsigned bit)
+{
+	return uvio_dev_has_feature(blk->dev, bit);
+}
+
+static int read_limits(struct uvio_blk *blk, struct uvio_err *err)
+{
+	struct uvio_blk_info *in = &blk->info;
+	int rc = 0;
+
+	if (has(blk, VIRTIO_BLK_F_SIZE_MAX))
+		rc |= READ_CFG(blk, size_max, in->size_max, err);
+	if (has(blk, VIRTIO_BLK_F_SEG_MAX))
+		rc |= READ_CFG(blk, seg_max, in->seg_max, err);
+	if (has(blk, VIRTIO_BLK_F_GEOMETRY)) {
+		rc |= READ_CFG(blk, geometry.cylinders, in->cylinders, err);
+		rc |= READ_CFG(blk, geometry.heads, in->heads, err);
+		rc |= READ_CFG(blk, geometry.sectors, in->sectors, err);
+	}
+	if (has(blk, VIRTIO_BLK_F_TOPOLOGY)) {
+		rc |= READ_CFG(blk, physical_block_exp, in->physical_block_exp, err);
+		rc |= READ_CFG(blk, alignment_offset, in->alignment_offset, err);
+		rc |= READ_CFG(blk, min_io_size, in->min_io_size, err);
+		rc |= READ_CFG(blk, opt_io_size, in->opt_io_size, err);
+	}
+	return rc ? -EIO : 0;
+}
+
+static int read_commands(struct uvio_blk *blk, struct uvio_err *err)
+{
+	struct uvio_blk_info *in = &blk->info;
+	int rc = 0;
+
+	in->discard = has(blk, VIRTIO_BLK_F_DISCARD);
+	in->write_zeroes = has(blk, VIRTIO_BLK_F_WRITE_ZEROES);
+	in->secure_erase = has(blk, VIRTIO_BLK_F_SECURE_ERASE);
+	if (in->discard) {
+		rc |= READ_CFG(blk, max_discard_sectors, in->max_discard_sectors, err);
+		rc |= READ_CFG(blk, max_discard_seg, in->max_discard_seg, err);
+		rc |= READ_CFG(blk, discard_sector_alignment, in->discard_sector_alignment, err);
+	}
+	if (in->write_zeroes) {
+		rc |= READ_CFG(blk, max_write_zeroes_sectors, in->max_write_zeroes_sectors, err);
+		rc |= READ_CFG(blk, max_write_zeroes_seg, in->max_write_zeroes_seg, err);
+		rc |= READ_CFG(blk, write_zeroes_may_unmap, in->write_zeroes_may_unmap, err);
+	}
+	if (in->secure_erase) {
+		rc |= READ_CFG(blk, max_secure_erase_sectors, in->max_secure_erase_sectors, err);
+		rc |= READ_CFG(blk, max_secure_erase_seg, in->max_secure_erase_seg, err);
+		rc |= READ_CFG(blk, secure_erase_sector_alignment,
+			       in->secure_erase_sector_alignment, err);
+	}
+	return rc ? -EIO : 0;
+}
+
+/* Spec 5.2.4/5.2.5: the config, guarded field by field by its feature. */
+static int read_config(struct uvio_blk *blk, struct uvio_err *err)
+{
+	struct uvio_blk_info *in = &blk->info;
+	uint64_t sectors = 0;
+	uint8_t wce = 0;
+	int rc = READ_CFG(blk, capacity, sectors, err);
+
+	in->block_size = 512;
+	if (!rc && has(blk, VIRTIO_BLK_F_BLK_SIZE))
+		rc = READ_CFG(blk, blk_size, in->block_size, err);
+	if (rc)
+		return rc;
+	if (in->block_size < 512 || in->block_size > 65536 ||
+	    (in->block_size & (in->block_size - 1)))
+		return uvio_err_set(err, -EIO, "%s: device reports block size %u; "
+				    "need a power of two in 512..65536",
+				    uvio_dev_name(blk->dev), in->block_size);
+	if (sectors > UINT64_MAX / 512)
+		return uvio_err_set(err, -EIO, "%s: capacity %llu sectors overflows",
+				    uvio_dev_name(blk->dev), (unsigned long long)sectors);
+	in->capacity = sectors * 512;
+	in->read_only = has(blk, VIRTIO_BLK_F_RO);
+	in->flush = has(blk, VIRTIO_BLK_F_FLUSH);
+	in->wce_configurable = has(blk, VIRTIO_BLK_F_CONFIG_WCE);
+	in->writeback = in->flush;
+	if (in->wce_configurable && !READ_CFG(blk, wce, wce, err))
+		in->writeback = wce;
+	in->num_queues = 1;
+	if (has(blk, VIRTIO_BLK_F_MQ) && READ_CFG(blk, num_queues, in->num_queues, err))
+		return -EIO;
+	if (in->num_queues == 0)
+		in->num_queues = 1;
+	rc = read_limits(blk, err);
+	return rc ? rc : read_commands(blk, err);
+}
+
+static uint64_t wanted_features(const struct uvio_blk_opts *o)
+{
+	uint64_t want = blk_features | uvio_dev_ring_features();
+
+	return want & ~o->disable_features;
+}
+
+static int setup_queues(struct uvio_blk *blk, const struct uvio_blk_opts *o,
+			struct uvio_err *err)
+{
+	struct uvio_blk_info *in = &blk->info;
+	uint16_t want = o->queues ? o->queues : 1;
+
+	in->queues = want < in->num_queues ? want : in->num_queues;
+	if (uvio_dev_max_queues(blk->dev) && in->queues > uvio_dev_max_queues(blk->dev))
+		in->queues = uvio_dev_max_queues(blk->dev);
+	blk->queues = calloc(in->queues, sizeof(*blk->queues));
+	if (!blk->queues)
+		return uvio_err_set(err, -ENOMEM, "out of memory");
+	for (uint16_t i = 0; i < in->queues; i++) {
+		struct uvio_vq *vq;
+		uint16_t segs = in->seg_max && in->seg_max < 126 ? (uint16_t)in->seg_max : 126;
+		uint16_t ind = has(blk, VIRTIO_RING_F_INDIRECT_DESC) ? segs + 2 : 0;
+		int rc = uvio_dev_setup_queue(blk->dev, i, o->queue_size, ind, &vq);
+
+		if (rc)
+			return uvio_err_set(err, rc, "%s", uvio_dev_error(blk->dev));
+		rc = uvio_blk_queue_init(blk, &blk->queues[i], vq, err);
+		if (rc)
+			return rc;
+	}
+	in->queue_size = uvio_vq_size(blk->queues[0].vq);
+	in->packed = uvio_vq_is_packed(blk->queues[0].vq);
+	return 0;
+}
+
+int uvio_blk_open(struct uvio_dev *dev, const struct uvio_blk_opts *opts,
+		  struct uvio_blk **out, struct uvio_err *err)
+{
+	static const struct uvio_blk_opts defaults;
+	const struct uvio_blk_opts *o = opts ? opts : &defaults;
+	struct uvio_blk *blk = calloc(1, sizeof(*blk));
+	int rc;
+
+	if (!blk) {
+		uvio_dev_destroy(dev);
+		return uvio_err_set(err, -ENOMEM, "out of memory");
+	}
+	blk->dev = dev;
+	rc = uvio_dev_negotiate(dev, wanted_features(o), &blk->info.features);
+	if (rc)
+		rc = uvio_err_set(err, rc, "%s", uvio_dev_error(dev));
+	if (!rc)
+		rc = read_config(blk, err);
+	if (!rc)
+		rc = setup_queues(blk, o, err);
+	if (!rc && (rc = uvio_dev_start(dev)))
+		uvio_err_set(err, rc, "%s", uvio_dev_error(dev));
+	if (rc) {
+		uvio_dev_fail(dev);
+		uvio_blk_close(blk);
+		return rc;
+	}
+	*out = blk;
+	return 0;
+}
+
+void uvio_blk_close(struct uvio_blk *blk)
+{
+	if (!blk)
+		return;
+	for (uint16_t i = 0; blk->queues && i < blk->info.queues; i++)
+		uvio_blk_queue_fail_all(&blk->queues[i]);
+	/* Reset first: the device must be done with the slots we free. */
+	uvio_dev_destroy(blk->dev);
+	for (uint16_t i = 0; blk->queues && i < blk->info.queues; i++)
+		uvio_blk_queue_fini(&blk->queues[i]);
+	free(blk->queues);
+	free(blk);
+}
+
+const struct uvio_blk_info *uvio_blk_get_info(const struct uvio_blk *blk)
+{
+	return &blk->info;
+}
+
+struct uvio_dev *uvio_blk_dev(const struct uvio_blk *blk)
+{
+	return blk->dev;
+}
+
+struct uvio_blk_queue *uvio_blk_get_queue(struct uvio_blk *blk, uint16_t q)
+{
+	return q < blk->info.queues ? &blk->queues[q] : NULL;
+}
+
+/* Spec 5.2.5.1: the writeback field, when CONFIG_WCE was negotiated. */
+int uvio_blk_set_writeback(struct uvio_blk *blk, bool on)
+{
+	uint8_t wce = on, back = !on;
+	int rc;
+
+	if (!blk->info.wce_configurable)
+		return -ENOTSUP;
+	rc = uvio_dev_write_config(blk->dev, CFG(wce), &wce, 1);
+	if (!rc)
+		rc = uvio_dev_read_config(blk->dev, CFG(wce), &back, 1);
+	if (rc)
+		return rc;
+	blk->info.writeback = back;
+	return back == wce ? 0 : -EIO;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Synchronous wrappers: submit one request and poll its queue until it
+ * completes. For tools and simple users; they spin on the queue.
+ */
+#include <errno.h>
+
+#include "blk_internal.h"
+
+struct sync_wait {
+	bool done;
+	int status;
+};
+
+static void sync_done(void *arg, int status)
+{
+	struct sync_wait *w = arg;
+
+	w->done = true;
+	w->status = status;
+}
+
+/* Poll until our request completes. A broken queue fails every request it
+ * holds, ours included, so this loop always ends. */
+static int sync_finish(struct uvio_blk_queue *q, int rc, struct sync_wait *w)
+{
+	if (rc)
+		return rc;
+	while (!w->done)
+		if (uvio_blk_poll(q, 32) < 0 && !w->done)
+			return -EIO;
+	return w->status;
+}
+
+int uvio_blk_read_sync(struct uvio_blk_queue *q, uint64_t offset, void *buf, uint64_t len)
+{
+	struct iovec iov = { buf, len };
+	struct sync_wait w = { 0 };
+
+	return sync_finish(q, uvio_blk_read(q, offset, &iov, 1, sync_done, &w), &w);
+}
+
+int uvio_blk_write_sync(struct uvio_blk_queue *q, uint64_t offset, const void *buf,
+			uint64_t len)
+{
+	struct iovec iov = { (void *)buf, len };
+	struct sync_wait w = { 0 };
+
+	return sync_finish(q, uvio_blk_write(q, offset, &iov, 1, sync_done, &w), &w);
+}
+
+int uvio_blk_flush_sync(struct uvio_blk_queue *q)
+{
+	struct sync_wait w = { 0 };
+
+	return sync_finish(q, uvio_blk_flush(q, sync_done, &w), &w);
+}
+
+int uvio_blk_write_zeroes_sync(struct uvio_blk_queue *q, uint64_t offset,
+			       uint64_t len, bool unmap)
+{
+	struct sync_wait w = { 0 };
+
+	return sync_finish(q, uvio_blk_write_zeroes(q, offset, len, unmap, sync_done, &w), &w);
+}
+
+int uvio_blk_discard_sync(struct uvio_blk_queue *q, uint64_t offset, uint64_t len)
+{
+	struct sync_wait w = { 0 };
+
+	return sync_finish(q, uvio_blk_discard(q, offset, len, sync_done, &w), &w);
+}
+
+int uvio_blk_get_id_sync(struct uvio_blk_queue *q, char id[21])
+{
+	struct sync_wait w = { 0 };
+
+	return sync_finish(q, uvio_blk_get_id(q, id, sync_done, &w), &w);
+}

@@ -62,9 +62,11 @@ $(BUILD)/uvio.pc: Makefile
 	@mkdir -p $(dir $@)
 	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: uvio\nDescription: userspace poll-mode virtio drivers\nVersion: %s\nLibs: -L$${libdir} -luvio\nLibs.private: -lnuma -lpthread\nCflags: -I$${includedir}\n' '$(PREFIX)' '$(VERSION)' > $@
 
-.SECONDEXPANSION:
-$(APP_BINS): $(BUILD)/%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard apps/%/*.c)) $(BUILD)/libuvio.a
-	$(CC) $(SANFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libuvio.a $(LDLIBS) -lm
+define APP_RULE
+$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard apps/$(1)/*.c)) $(BUILD)/libuvio.a
+	$$(CC) $$(SANFLAGS) -o $$@ $$(filter %.o,$$^) $(BUILD)/libuvio.a $$(LDLIBS) -lm
+endef
+$(foreach a,$(APPS),$(eval $(call APP_RULE,$(a))))
 
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(MODEL_OBJS) $(BUILD)/libuvio.a
 	@mkdir -p $(dir $@)

@@ -76,6 +76,10 @@ int uvio_dev_create(const struct uvio_transport_ops *ops, void *transport,
 		    const char *name, int numa_node, struct uvio_dev **out,
 		    struct uvio_err *err);
 
+/* Reset the device: once this returns it no longer touches queue memory,
+ * so buffers it held may be reclaimed (queues stay allocated). */
+int uvio_dev_reset(struct uvio_dev *dev);
+
 /* Reset the device, fail its queues and free them. Then destroy it. */
 void uvio_dev_destroy(struct uvio_dev *dev);
 
@@ -104,7 +108,7 @@ bool uvio_dev_has_feature(const struct uvio_dev *dev, unsigned bit);
 
 /* The ring features the core implements (EVENT_IDX, INDIRECT_DESC,
  * IN_ORDER, RING_PACKED, ORDER_PLATFORM, ACCESS_PLATFORM, NOTIFICATION_DATA,
- * VERSION_1). */
+ * VERSION_1, and ANY_LAYOUT for legacy devices). */
 uint64_t uvio_dev_ring_features(void);
 
 /* Read device config consistently (retries while the generation changes,

@@ -76,7 +76,7 @@ struct uvio_dma_seg {
 	void *va;
 	uint64_t iova;
 	size_t len;
-	int fd;             /* memfd or hugetlbfs file; -1 for 4K pinned */
+	int fd;             /* memfd (4K pinned too) or hugetlbfs file */
 	uint64_t fd_offset;
 };
 
@@ -88,6 +88,12 @@ struct uvio_dma_listener {
 	void *ctx;
 };
 
+/* Listeners run under the DMA lock: they may call the lock-free
+ * uvio_dma_iova() (a new segment is already translatable) and
+ * uvio_dma_iova_mode(), but nothing that allocates or (un)listens. A segment
+ * a listener refuses is kept unannounced and retried by a later allocation.
+ * Unlisten only forgets the listener (matched by map, unmap and ctx); it
+ * does not call unmap: the owner tears down its own mappings. */
 int uvio_dma_listen(const struct uvio_dma_listener *l, struct uvio_err *err);
 void uvio_dma_unlisten(const struct uvio_dma_listener *l);
 

@@ -10,6 +10,7 @@
 #include <uvio/dev.h>
 #include <uvio/dma.h>
 #include <uvio/err.h>
+#include <uvio/net.h>
 #include <uvio/pci.h>
 #include <uvio/vring.h>
 

@@ -56,7 +56,8 @@ uint64_t uvio_dev_ring_features(void)
 	return 1ULL << VIRTIO_RING_F_EVENT_IDX | 1ULL << VIRTIO_RING_F_INDIRECT_DESC |
 	       1ULL << VIRTIO_F_IN_ORDER | 1ULL << VIRTIO_F_RING_PACKED |
 	       1ULL << VIRTIO_F_ORDER_PLATFORM | 1ULL << VIRTIO_F_ACCESS_PLATFORM |
-	       1ULL << VIRTIO_F_NOTIFICATION_DATA | 1ULL << VIRTIO_F_VERSION_1;
+	       1ULL << VIRTIO_F_NOTIFICATION_DATA | 1ULL << VIRTIO_F_VERSION_1 |
+	       1ULL << VIRTIO_F_ANY_LAYOUT;
 }
 
 /* Spec 3.1.1 steps 1-3. */
@@ -135,6 +136,13 @@ static void free_queues(struct uvio_dev *dev,
 		dev->ops->del_queue(dev->t, q);
 		free_queue(dev, q);
 	}
+}
+
+int uvio_dev_reset(struct uvio_dev *dev)
+{
+	int rc = dev->ops->reset(dev->t);
+
+	return rc ? dev_error(dev, rc, "device did not reset") : 0;
 }
 
 void uvio_dev_destroy(struct uvio_dev *dev)

@@ -197,9 +197,11 @@ void uvio_blk_close(struct uvio_blk *blk)
 {
 	if (!blk)
 		return;
+	/* Reset first: the device must be done with the buffers we give back
+	 * and the slots we free. */
+	uvio_dev_reset(blk->dev);
 	for (uint16_t i = 0; blk->queues && i < blk->info.queues; i++)
 		uvio_blk_queue_fail_all(&blk->queues[i]);
-	/* Reset first: the device must be done with the slots we free. */
 	uvio_dev_destroy(blk->dev);
 	for (uint16_t i = 0; blk->queues && i < blk->info.queues; i++)
 		uvio_blk_queue_fini(&blk->queues[i]);

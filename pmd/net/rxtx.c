@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtio-net data path: rx and tx bursts (spec 5.1.6). Hot: no locks,
+ * no allocation beyond the pool cache, one kick per burst.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "net_internal.h"
+
+/* ---- rx ---- */
+
+/* Post one empty buffer: the device writes the header just before the
+ * frame's place, so the frame lands at data_off. */
+static void rx_post(struct uvio_net *net, struct net_rxq *rxq, struct uvio_pkt *p)
+{
+	uint16_t off = (uint16_t)(p->data_off - net->hdr_len);
+	struct uvio_sg sg = { p->buf_iova + off, (uint32_t)(p->buf_len - off) };
+
+	uvio_vq_add(rxq->vq, &sg, 0, 1, p);
+}
+
+int uvio_net_rxq_fill(struct uvio_net *net, struct net_rxq *rxq)
+{
+	struct uvio_pkt *pkts[NET_BURST];
+	unsigned room = uvio_vq_num_free(rxq->vq), posted = 0;
+
+	while (room) {
+		unsigned n = room < NET_BURST ? room : NET_BURST;
+
+		/* All-or-nothing bulk; near empty, take them one at a time. */
+		if (!uvio_pkt_alloc_bulk(net->rx_pool, rxq->cache, pkts, n)) {
+			n = uvio_pkt_alloc_bulk(net->rx_pool, rxq->cache, pkts, 1);
+			if (!n) {
+				rxq->st->rx_nobuf++;
+				break;
+			}
+		}
+		for (unsigned i = 0; i < n; i++)
+			rx_post(net, rxq, pkts[i]);
+		room -= n;
+		posted += n;
+	}
+	if (posted)
+		uvio_vq_kick(rxq->vq);
+	return (int)posted;
+}
+
+void uvio_net_rxq_drain(struct uvio_net *net, struct net_rxq *rxq)
+{
+	void *cookie;
+
+	(void)net;
+	if (rxq->partial)
+		uvio_pkt_free_bulk(rxq->cache, &rxq->partial, 1);
+	rxq->partial = NULL;
+	while ((cookie = uvio_vq_detach_unused(rxq->vq))) {
+		struct uvio_pkt *p = cookie;
+
+		uvio_pkt_free_bulk(rxq->cache, &p, 1);
+	}
+}
+
+static void rx_offloads(struct uvio_pkt *p, const struct virtio_net_hdr *h)
+{
+	uint32_t f = 0;
+
+	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		f |= UVIO_PKT_RX_CSUM_NONE;
+		p->csum_start = h->csum_start;
+		p->csum_offset = h->csum_offset;
+	} else if (h->flags & VIRTIO_NET_HDR_F_DATA_VALID) {
+		f |= UVIO_PKT_RX_CSUM_OK;
+	}
+	if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE) {
+		f |= UVIO_PKT_RX_LRO;
+		p->tso_segsz = h->gso_size;
+	}
+	p->ol_flags = f;
+}
+
+static void rx_drop(struct net_rxq *rxq, struct uvio_pkt *p)
+{
+	rxq->st->rx_errors++;
+	uvio_pkt_free_bulk(rxq->cache, &p, 1);
+}
+
+/* A further buffer of a mergeable frame: frame bytes from its start. */
+static int rx_continue(struct uvio_net *net, struct net_rxq *rxq,
+		       struct uvio_pkt *p, uint32_t len, struct uvio_pkt **out)
+{
+	struct uvio_pkt *head = rxq->partial;
+
+	p->data_off = (uint16_t)(p->data_off - net->hdr_len);
+	p->data_len = (uint16_t)len;
+	rxq->partial_tail->next = p;
+	rxq->partial_tail = p;
+	head->nb_segs++;
+	head->pkt_len += len;
+	if (--rxq->partial_left)
+		return 0;
+	rxq->partial = NULL;
+	*out = head;
+	return 1;
+}
+
+/* One used buffer; returns 1 when it completed a frame into *out. The
+ * header is the device's: num_buffers is bounded before it is believed. */
+static int rx_one(struct uvio_net *net, struct net_rxq *rxq, struct uvio_pkt *p,
+		  uint32_t len, struct uvio_pkt **out)
+{
+	const struct virtio_net_hdr_mrg_rxbuf *h;
+	uint16_t nbufs = 1;
+
+	if (rxq->partial)
+		return rx_continue(net, rxq, p, len, out);
+	if (len < net->hdr_len) {
+		rx_drop(rxq, p);
+		return 0;
+	}
+	h = (const void *)((char *)p + p->data_off - net->hdr_len);
+	if (net->info.mrg_rxbuf)
+		nbufs = *(volatile const uint16_t *)&h->num_buffers;
+	if (nbufs == 0 || nbufs > uvio_vq_size(rxq->vq)) {
+		rx_drop(rxq, p);
+		return 0;
+	}
+	rx_offloads(p, &h->hdr);
+	p->data_len = (uint16_t)(len - net->hdr_len);
+	p->pkt_len = p->data_len;
+	if (nbufs == 1) {
+		*out = p;
+		return 1;
+	}
+	rxq->partial = rxq->partial_tail = p;
+	rxq->partial_left = (uint16_t)(nbufs - 1);
+	return 0;
+}
+
+uint16_t uvio_net_rx_burst(struct uvio_net *net, uint16_t q,
+			   struct uvio_pkt **pkts, uint16_t n)
+{
+	struct net_rxq *rxq = &net->rxq[q];
+	struct uvio_vq_used used[NET_BURST];
+	uint16_t got = 0;
+	uint64_t bytes = 0;
+
+	while (got < n) {
+		unsigned want = n - got < NET_BURST ? n - got : NET_BURST;
+		int m = uvio_vq_get_used(rxq->vq, used, want);
+
+		for (int i = 0; i < m; i++) {
+			if (!rx_one(net, rxq, used[i].cookie, used[i].len, &pkts[got]))
+				continue;
+			pkts[got]->rx_queue = q;
+			bytes += pkts[got]->pkt_len;
+			got++;
+		}
+		if (m < (int)want)
+			break;
+	}
+	rxq->st->rx_packets += got;
+	rxq->st->rx_bytes += bytes;
+	if (uvio_vq_num_free(rxq->vq) >= NET_BURST / 2 && !uvio_vq_is_broken(rxq->vq))
+		uvio_net_rxq_fill(net, rxq);
+	return got;
+}
+
+/* ---- tx ---- */
+
+static void tx_cleanup(struct net_txq *txq)
+{
+	struct uvio_vq_used used[NET_BURST];
+	struct uvio_pkt *done[NET_BURST];
+	int m = uvio_vq_get_used(txq->vq, used, NET_BURST);
+
+	for (int i = 0; i < m; i++)
+		done[i] = used[i].cookie;
+	if (m > 0)
+		uvio_pkt_free_bulk(NULL, done, (unsigned)m);
+}
+
+void uvio_net_txq_drain(struct net_txq *txq)
+{
+	void *cookie;
+
+	while ((cookie = uvio_vq_detach_unused(txq->vq))) {
+		struct uvio_pkt *p = cookie;
+
+		uvio_pkt_free_bulk(NULL, &p, 1);
+	}
+}
+
+/* The header in the headroom (spec 5.1.6.2): offloads, or all zero. */
+static void tx_header(struct uvio_pkt *p, struct virtio_net_hdr_mrg_rxbuf *h,
+		      uint32_t offloads)
+{
+	memset(h, 0, sizeof(*h));
+	if ((p->ol_flags & (UVIO_PKT_TX_CSUM | UVIO_PKT_TX_TSO4 | UVIO_PKT_TX_TSO6)) &&
+	    (offloads & (UVIO_NET_OFF_TX_CSUM | UVIO_NET_OFF_TSO))) {
+		h->hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h->hdr.csum_start = p->csum_start;
+		h->hdr.csum_offset = p->csum_offset;
+	}
+	if ((p->ol_flags & (UVIO_PKT_TX_TSO4 | UVIO_PKT_TX_TSO6)) &&
+	    (offloads & UVIO_NET_OFF_TSO)) {
+		h->hdr.gso_type = p->ol_flags & UVIO_PKT_TX_TSO4 ? VIRTIO_NET_HDR_GSO_TCPV4
+								 : VIRTIO_NET_HDR_GSO_TCPV6;
+		h->hdr.gso_size = p->tso_segsz;
+		h->hdr.hdr_len = p->hdr_len;
+	}
+}
+
+#define TX_MAX_SEGS 64
+
+/* One frame: header and first segment in one descriptor, then the rest. */
+static int tx_one(struct uvio_net *net, struct net_txq *txq, struct uvio_pkt *p)
+{
+	struct uvio_sg sg[TX_MAX_SEGS];
+	unsigned n = 1;
+
+	if (p->data_off < net->hdr_len || p->nb_segs > TX_MAX_SEGS)
+		return -EINVAL;
+	tx_header(p, (void *)((char *)p + p->data_off - net->hdr_len), net->info.offloads);
+	sg[0] = (struct uvio_sg){ p->buf_iova + p->data_off - net->hdr_len,
+				  (uint32_t)p->data_len + net->hdr_len };
+	for (struct uvio_pkt *s = p->next; s; s = s->next) {
+		if (n == TX_MAX_SEGS)
+			return -EINVAL;
+		sg[n++] = (struct uvio_sg){ s->buf_iova + s->data_off, s->data_len };
+	}
+	return uvio_vq_add(txq->vq, sg, n, 0, p);
+}
+
+uint16_t uvio_net_tx_burst(struct uvio_net *net, uint16_t q,
+			   struct uvio_pkt **pkts, uint16_t n)
+{
+	struct net_txq *txq = &net->txq[q];
+	uint64_t bytes = 0;
+	uint16_t i, sent = 0;
+
+	if (uvio_vq_num_free(txq->vq) < n || uvio_vq_in_flight(txq->vq) >= NET_BURST)
+		tx_cleanup(txq);
+	for (i = 0; i < n; i++) {
+		int rc = tx_one(net, txq, pkts[i]);
+
+		if (rc == -ENOSPC || rc == -EIO)
+			break;  /* ring full or broken: the rest stay the caller's */
+		if (rc) {
+			txq->st->tx_errors++;
+			uvio_pkt_free_bulk(NULL, &pkts[i], 1);
+			continue;
+		}
+		bytes += pkts[i]->pkt_len;
+		sent++;
+	}
+	if (sent)
+		uvio_vq_kick(txq->vq);
+	txq->st->tx_packets += sent;
+	txq->st->tx_bytes += bytes;
+	return i;
+}
+
+void uvio_net_tx_drop(struct uvio_net *net, uint16_t q, struct uvio_pkt **pkts,
+		      uint16_t n)
+{
+	net->txq[q].st->tx_drops += n;
+	uvio_pkt_free_bulk(NULL, pkts, n);
+}
+
+const char *uvio_net_queue_error(const struct uvio_net *net, uint16_t q)
+{
+	if (q >= net->info.queue_pairs)
+		return "no such queue pair";
+	if (uvio_vq_is_broken(net->rxq[q].vq))
+		return uvio_vq_error(net->rxq[q].vq);
+	return uvio_vq_error(net->txq[q].vq);
+}

@@ -86,8 +86,10 @@ unsigned uvio_vq_num_free(const struct uvio_vq *vq);
  * Post one buffer: sg[0..n_out) are device-readable, sg[n_out..n_out+n_in)
  * device-writable. `cookie` must not be NULL; it comes back from
  * uvio_vq_get_used(). A buffer of more than one segment goes into an
- * indirect table when the queue has them. The device does not see the
- * buffer until uvio_vq_kick() or uvio_vq_kick_prepare().
+ * indirect table when the queue has them. On a split ring the device does
+ * not see the buffer until uvio_vq_kick() or uvio_vq_kick_prepare(); on a
+ * packed ring it may see it at once (the descriptor's flags are the
+ * publication, spec 2.8.21), and the kick only notifies.
  * Returns 0, -ENOSPC (ring full: back-pressure, try after get_used),
  * -EINVAL (no segments, NULL cookie, too many segments), -EIO (broken).
  */

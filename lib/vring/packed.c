@@ -180,6 +180,16 @@ static bool desc_is_used(const struct vq_packed *p, uint16_t flags)
 	return avail == used && used == p->used_wrap;
 }
 
+/* While buffers are in flight, the slot at next_used was written by us in
+ * this lap (spec 2.8.1): either still available, or used. Anything else
+ * is the device scribbling. */
+static bool desc_is_avail(const struct vq_packed *p, uint16_t flags)
+{
+	bool avail = flags & F_AVAIL, used = flags & F_USED;
+
+	return avail == p->used_wrap && used != p->used_wrap;
+}
+
 bool uvio_vq_packed_has_used(struct uvio_vq *vq)
 {
 	struct vq_packed *p = &vq->u.packed;
@@ -252,14 +262,19 @@ int uvio_vq_packed_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
 		if (!vq->batch_active) {
 			uint16_t flags = __atomic_load_n(&p->desc[p->next_used].flags,
 							 __ATOMIC_ACQUIRE);
-			if (!desc_is_used(p, flags))
+			if (!desc_is_used(p, flags)) {
+				if (vq->in_flight && !desc_is_avail(p, flags))
+					return n ? (int)n : uvio_vq_break(vq,
+						"descriptor %u has flags 0x%x: neither "
+						"available nor used", p->next_used, flags);
 				break;
+			}
 			if (!vq->in_flight)
-				return uvio_vq_break(vq, "device marked descriptor %u used "
-						     "with nothing in flight", p->next_used);
+				return n ? (int)n : uvio_vq_break(vq, "device marked "
+					"descriptor %u used with nothing in flight", p->next_used);
 			int rc = read_used(vq, &out[n]);
-			if (rc < 0)
-				return rc;
+			if (rc < 0)  /* what was taken still goes back */
+				return n ? (int)n : rc;
 			if (rc == 0) {
 				n++;
 				continue;

@@ -168,9 +168,23 @@ bool uvio_vq_split_has_used(struct uvio_vq *vq)
 	return READ_ONCE(s->used->idx) != s->last_used;
 }
 
+/* IN_ORDER (spec 2.7.9? "In-order use of descriptors"): one entry names
+ * the last buffer of a batch and the device moves the used index by the
+ * batch's size. Buffers in flight are heads io_oldest, +ndesc, ... */
+static uint16_t batch_buffers(const struct uvio_vq *vq, uint16_t last)
+{
+	uint16_t id = vq->io_oldest, n = 1;
+
+	while (id != last) {
+		id = (uint16_t)((id + vq->state[id].ndesc) & (vq->size - 1));
+		n++;
+	}
+	return n;
+}
+
 /* Read the used entry at last_used: checks it, consumes it. For IN_ORDER
  * it opens a batch instead of completing. */
-static int read_used(struct uvio_vq *vq, struct uvio_vq_used *out)
+static int read_used(struct uvio_vq *vq, struct uvio_vq_used *out, uint16_t used_idx)
 {
 	struct vq_split *s = &vq->u.split;
 	struct vring_used_elem *e = &s->used->ring[s->last_used & (vq->size - 1)];
@@ -179,13 +193,20 @@ static int read_used(struct uvio_vq *vq, struct uvio_vq_used *out)
 
 	if (rc)
 		return rc;
-	s->last_used++;
 	if (vq->in_order) {
+		/* An id in flight is reached within in_flight steps. */
+		uint16_t n = batch_buffers(vq, (uint16_t)id);
+
+		if (n > (uint16_t)(used_idx - s->last_used))
+			return uvio_vq_break(vq, "in-order batch of %u buffers, but used "
+					     "idx moved only to %u", n, used_idx);
+		s->last_used += n;
 		vq->batch_active = true;
 		vq->batch_id = (uint16_t)id;
 		vq->batch_len = len;
 		return 1;
 	}
+	s->last_used++;
 	out->cookie = vq->state[id].cookie;
 	out->len = len;
 	uvio_vq_split_release(vq, (uint16_t)id);
@@ -210,9 +231,9 @@ int uvio_vq_split_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
 		if (!vq->batch_active) {
 			if (s->last_used == used_idx)
 				break;
-			int rc = read_used(vq, &out[n]);
-			if (rc < 0)
-				return rc;
+			int rc = read_used(vq, &out[n], used_idx);
+			if (rc < 0)  /* what was taken still goes back */
+				return n ? (int)n : rc;
 			if (rc == 0) {
 				n++;
 				continue;

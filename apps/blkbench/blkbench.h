@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* blkbench: what the workload engine, verify and the report share. */
+#ifndef BLKBENCH_H
+#define BLKBENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <uvio/blk.h>
+
+#include "hist.h"
+#include "opts.h"
+
+/* Errors are counted by errno; larger values share the last slot. */
+#define BB_ERRNO_SLOTS 160
+
+/* Per-thread counters. The owner stores with relaxed atomics; the progress
+ * line loads `ios` and `bytes` while the run goes on. */
+struct bb_counters {
+	uint64_t ios;            /* reads + writes completed, ok or not */
+	uint64_t reads, writes, flushes;
+	uint64_t bytes;          /* of reads and writes that succeeded */
+	uint64_t errors;         /* failed requests, flushes included */
+	uint64_t by_errno[BB_ERRNO_SLOTS];
+	uint64_t verify_checked; /* units */
+	uint64_t verify_failed;
+	uint64_t verify_skipped; /* randrw: read before this run wrote it */
+	uint64_t queue_full;     /* -EAGAIN from submit: back-pressure */
+};
+
+struct bb_result {
+	struct bb_counters c;
+	struct bb_hist lat;      /* reads and writes, ns */
+	double secs;
+	bool submit_failed;      /* a submit error or a broken queue stopped us */
+};
+
+void bb_counters_merge(struct bb_counters *dst, const struct bb_counters *src);
+
+/* engine.c: run the workload; 0, or 1 when it could not run at all. */
+int bb_run_workload(const struct bb_opts *o, struct uvio_blk *blk,
+		    struct bb_result *res);
+
+/* ops.c: one --op command; the exit status. */
+int bb_run_op(const struct bb_opts *o, struct uvio_blk *blk);
+
+/* report.c */
+const char *bb_errno_name(int e);
+void bb_report_device(FILE *f, const struct bb_opts *o,
+		      const struct uvio_blk_info *in);
+void bb_report_progress(FILE *f, double t, uint64_t ios, uint64_t bytes,
+			double interval, uint64_t p99_ns);
+void bb_report_text(FILE *f, const struct bb_opts *o,
+		    const struct bb_result *r);
+void bb_report_json(FILE *f, const struct bb_opts *o,
+		    const struct uvio_blk_info *in, const struct bb_result *r);
+/* True when the run failed: an I/O error, a verify failure, a submit error. */
+bool bb_result_failed(const struct bb_result *r);
+
+#endif

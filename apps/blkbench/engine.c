@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The workload: cut the range into one slice per queue, give each slice a
+ * worker thread with its own buffers, print progress every second while
+ * they run, then add up what they did.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <uvio/dma.h>
+
+#include "blockhdr.h"
+#include "engine.h"
+
+#define LD(p) __atomic_load_n(p, __ATOMIC_RELAXED)
+#define DETAIL_LINES 100
+#define TICK_NS 1000000000ull
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+void bb_counters_merge(struct bb_counters *dst, const struct bb_counters *src)
+{
+	dst->ios += src->ios;
+	dst->reads += src->reads;
+	dst->writes += src->writes;
+	dst->flushes += src->flushes;
+	dst->bytes += src->bytes;
+	dst->errors += src->errors;
+	for (unsigned i = 0; i < BB_ERRNO_SLOTS; i++)
+		dst->by_errno[i] += src->by_errno[i];
+	dst->verify_checked += src->verify_checked;
+	dst->verify_failed += src->verify_failed;
+	dst->verify_skipped += src->verify_skipped;
+	dst->queue_full += src->queue_full;
+}
+
+static enum bb_pattern pattern_of(const struct bb_opts *o)
+{
+	if (!bb_rw_is_random(o->rw))
+		return BB_SEQ;
+	/* Verify: each block once per pass. randrw must read what it wrote,
+	 * so it picks freely and keeps a map of written blocks instead. */
+	if (o->verify && o->rw != BB_RANDRW)
+		return BB_PERM;
+	return BB_UNIFORM;
+}
+
+static int alloc_ios(struct bb_worker *w)
+{
+	const struct bb_opts *o = w->o;
+	struct uvio_err err = { 0 };
+
+	w->ios = calloc(o->iodepth, sizeof(*w->ios));
+	if (!w->ios)
+		return -ENOMEM;
+	for (unsigned i = 0; i < o->iodepth; i++) {
+		struct bb_io *io = &w->ios[i];
+		uint64_t iova, st = o->seed + i;
+
+		io->w = w;
+		io->buf = uvio_dma_alloc(o->bs, 4096, -1, &iova, &err);
+		if (!io->buf) {
+			fprintf(stderr, "blkbench: DMA buffer: %s\n", err.msg);
+			return -ENOMEM;
+		}
+		/* Plain writes carry noise, not zeros a device could skip. */
+		if (!o->verify)
+			for (uint64_t k = 0; k < o->bs; k += 8) {
+				uint64_t r = bb_rand64(&st);
+
+				memcpy((char *)io->buf + k, &r, 8);
+			}
+		io->next = w->free;
+		w->free = io;
+	}
+	return 0;
+}
+
+static int worker_init(struct bb_worker *w, struct bb_shared *sh,
+		       struct uvio_blk *blk, unsigned i)
+{
+	const struct bb_opts *o = sh->o;
+	uint64_t budget_first;
+
+	w->sh = sh;
+	w->o = o;
+	w->id = i;
+	w->q = uvio_blk_get_queue(blk, (uint16_t)i);
+	bb_split(o->size / o->bs, o->queues, i, &w->first, &w->nblocks);
+	w->budget = UINT64_MAX;
+	/* The same split as the slices: --io-count = blocks means each
+	 * worker does exactly its slice. */
+	if (o->io_count)
+		bb_split(o->io_count, o->queues, i, &budget_first, &w->budget);
+	bb_lbagen_init(&w->gen, pattern_of(o), w->nblocks,
+		       o->seed ^ (0x9E3779B97F4A7C15ull * (i + 1)));
+	w->rng = o->seed ^ (0xC2B2AE3D27D4EB4Full * (i + 1));
+	w->v = (struct bb_verify){ .unit = bb_unit_size(o->bs), .seed = o->seed,
+				   .generation = o->generation,
+				   .print_budget = &sh->print_budget };
+	bb_hist_init(&w->lat);
+	if (o->verify && !(w->busy = bb_bitmap_new(w->nblocks)))
+		return -ENOMEM;
+	if (o->verify && o->rw == BB_RANDRW && !(w->written = bb_bitmap_new(w->nblocks)))
+		return -ENOMEM;
+	if (sh->latlog && !(w->logbuf = malloc(64u << 10)))
+		return -ENOMEM;
+	if (!w->q)
+		return -EINVAL;
+	return alloc_ios(w);
+}
+
+static void worker_fini(struct bb_worker *w)
+{
+	for (unsigned i = 0; w->ios && i < w->o->iodepth; i++)
+		uvio_dma_free(w->ios[i].buf);
+	free(w->ios);
+	free(w->busy);
+	free(w->written);
+	free(w->logbuf);
+}
+
+/* One progress line for the second that just ended. */
+static void progress(struct bb_worker *ws, unsigned n, struct bb_hist *cur,
+		     struct bb_hist *prev, struct bb_hist *tmp, double t,
+		     uint64_t *last_ios, uint64_t *last_bytes, double interval)
+{
+	uint64_t ios = 0, bytes = 0;
+
+	bb_hist_init(cur);
+	for (unsigned i = 0; i < n; i++) {
+		ios += LD(&ws[i].c.ios);
+		bytes += LD(&ws[i].c.bytes);
+		bb_hist_snapshot(tmp, &ws[i].lat);
+		bb_hist_merge(cur, tmp);
+	}
+	bb_hist_diff(tmp, cur, prev);
+	bb_report_progress(stderr, t, ios - *last_ios, bytes - *last_bytes,
+			   interval, bb_hist_percentile(tmp, 99.0));
+	*last_ios = ios;
+	*last_bytes = bytes;
+	memcpy(prev, cur, sizeof(*prev));
+}
+
+static bool all_done(struct bb_worker *ws, unsigned n, unsigned *joined)
+{
+	while (*joined < n && pthread_tryjoin_np(ws[*joined].thread, NULL) == 0)
+		++*joined;
+	return *joined == n;
+}
+
+/* Watch the workers: progress each second, SIGINT, the end. */
+static void watch(struct bb_shared *sh, struct bb_worker *ws, unsigned n)
+{
+	struct bb_hist *h = malloc(3 * sizeof(*h));
+	uint64_t next = sh->start_ns + TICK_NS, last_ios = 0, last_bytes = 0;
+	uint64_t last_tick = sh->start_ns;
+	unsigned joined = 0;
+
+	if (h)
+		bb_hist_init(&h[1]);
+	while (!all_done(ws, n, &joined)) {
+		struct timespec nap = { 0, 10 * 1000 * 1000 };
+		uint64_t now;
+
+		nanosleep(&nap, NULL);
+		if (interrupted)
+			__atomic_store_n(&sh->stop, 1, __ATOMIC_RELAXED);
+		now = bb_now_ns();
+		if (now < next || !h)
+			continue;
+		progress(ws, n, &h[0], &h[1], &h[2], (double)(now - sh->start_ns) / 1e9,
+			 &last_ios, &last_bytes, (double)(now - last_tick) / 1e9);
+		last_tick = now;
+		next += TICK_NS;
+	}
+	free(h);
+}
+
+static void collect(struct bb_worker *ws, unsigned n, struct bb_result *res)
+{
+	for (unsigned i = 0; i < n; i++) {
+		bb_counters_merge(&res->c, &ws[i].c);
+		bb_hist_merge(&res->lat, &ws[i].lat);
+		res->submit_failed |= ws[i].failed;
+	}
+}
+
+static int run_workers(struct bb_shared *sh, struct bb_worker *ws, unsigned n,
+		       struct bb_result *res)
+{
+	unsigned started = 0;
+	int rc = 0;
+
+	sh->start_ns = bb_now_ns();
+	if (sh->o->runtime > 0)
+		sh->deadline_ns = sh->start_ns + (uint64_t)(sh->o->runtime * 1e9);
+	for (; started < n; started++) {
+		rc = pthread_create(&ws[started].thread, NULL, bb_worker_main, &ws[started]);
+		if (rc) {
+			fprintf(stderr, "blkbench: pthread_create: %s\n", strerror(rc));
+			__atomic_store_n(&sh->stop, 1, __ATOMIC_RELAXED);
+			break;
+		}
+	}
+	if (started == n) {
+		watch(sh, ws, n);
+	} else {
+		for (unsigned i = 0; i < started; i++)
+			pthread_join(ws[i].thread, NULL);
+	}
+	res->secs = (double)(bb_now_ns() - sh->start_ns) / 1e9;
+	collect(ws, started, res);
+	return rc ? 1 : 0;
+}
+
+int bb_run_workload(const struct bb_opts *o, struct uvio_blk *blk,
+		    struct bb_result *res)
+{
+	struct bb_shared sh = { .o = o, .print_budget = DETAIL_LINES };
+	struct bb_worker *ws = calloc(o->queues, sizeof(*ws));
+	struct sigaction sa = { .sa_handler = on_signal };
+	int rc = ws ? 0 : 1;
+
+	memset(res, 0, sizeof(*res));
+	bb_hist_init(&res->lat);
+	pthread_mutex_init(&sh.latlock, NULL);
+	if (!rc && o->latency_log && !(sh.latlog = fopen(o->latency_log, "w"))) {
+		fprintf(stderr, "blkbench: %s: %s\n", o->latency_log, strerror(errno));
+		rc = 1;
+	}
+	for (unsigned i = 0; !rc && i < o->queues; i++) {
+		int e = worker_init(&ws[i], &sh, blk, i);
+
+		if (e) {
+			fprintf(stderr, "blkbench: queue %u set-up failed: %s\n", i,
+				strerror(-e));
+			rc = 1;
+		}
+	}
+	if (!rc) {
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		rc = run_workers(&sh, ws, o->queues, res);
+	}
+	for (unsigned i = 0; ws && i < o->queues; i++)
+		if (ws[i].o)
+			worker_fini(&ws[i]);
+	if (sh.latlog && fclose(sh.latlog)) {
+		fprintf(stderr, "blkbench: %s: %s\n", o->latency_log, strerror(errno));
+		rc = 1;
+	}
+	pthread_mutex_destroy(&sh.latlock);
+	free(ws);
+	return rc;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/* Inside the workload engine: engine.c sets up and watches, worker.c runs
+ * one queue's I/O loop on its own thread. */
+#ifndef BLKBENCH_ENGINE_H
+#define BLKBENCH_ENGINE_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "blkbench.h"
+#include "lbagen.h"
+#include "verify.h"
+
+enum bb_io_op { BB_IO_READ, BB_IO_WRITE, BB_IO_FLUSH };
+
+struct bb_worker;
+
+struct bb_io {
+	struct bb_worker *w;
+	struct bb_io *next;     /* free list, done list */
+	void *buf;              /* bs bytes of DMA memory */
+	uint64_t block;         /* index in the worker's slice */
+	uint64_t t_submit, t_done;
+	int status;
+	enum bb_io_op op;
+};
+
+/* What every worker sees. */
+struct bb_shared {
+	const struct bb_opts *o;
+	uint64_t start_ns;
+	uint64_t deadline_ns;   /* 0: none */
+	int stop;               /* atomic: a worker failed, or SIGINT */
+	FILE *latlog;
+	pthread_mutex_t latlock;
+	unsigned print_budget;  /* lines of verify / I/O error detail */
+};
+
+struct bb_worker {
+	struct bb_shared *sh;
+	const struct bb_opts *o;
+	struct uvio_blk_queue *q;
+	unsigned id;
+	uint64_t first, nblocks;  /* the slice, in bs blocks from o->offset */
+	uint64_t budget, issued;  /* reads + writes */
+	struct bb_lbagen gen;
+	uint64_t rng;             /* read or write, for randrw */
+	struct bb_io *ios, *free, *pending, *done, **done_tail;
+	unsigned in_flight;
+	uint64_t *busy;           /* verify: blocks in flight */
+	uint64_t *written;        /* verify randrw: blocks this run wrote */
+	uint64_t writes_since_flush;
+	struct bb_verify v;
+	struct bb_counters c;
+	struct bb_hist lat;
+	char *logbuf;
+	size_t loglen;
+	bool failed;
+	pthread_t thread;
+};
+
+uint64_t bb_now_ns(void);
+void *bb_worker_main(void *arg);
+
+#endif

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One polling thread per queue: keep iodepth requests in flight, reap
+ * completions, account and verify them. The thread owns its queue, its
+ * buffers and its counters; it shares only the stop flag, the latency log
+ * and the budget of detail lines.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine.h"
+
+#define LD(p) __atomic_load_n(p, __ATOMIC_RELAXED)
+#define ST(p, v) __atomic_store_n(p, v, __ATOMIC_RELAXED)
+#define POLL_MAX 64
+#define LOGBUF_SIZE (64u << 10)
+#define LOGLINE_MAX 64
+
+static const char *const io_op_names[] = { "read", "write", "flush" };
+
+uint64_t bb_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t io_offset(const struct bb_worker *w, uint64_t block)
+{
+	return w->o->offset + (w->first + block) * w->o->bs;
+}
+
+static void stop_all(struct bb_worker *w)
+{
+	w->failed = true;
+	__atomic_store_n(&w->sh->stop, 1, __ATOMIC_RELAXED);
+}
+
+static bool detail_ok(struct bb_worker *w)
+{
+	unsigned left = LD(&w->sh->print_budget);
+
+	while (left)
+		if (__atomic_compare_exchange_n(&w->sh->print_budget, &left, left - 1,
+						false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return true;
+	return false;
+}
+
+static void count_error(struct bb_worker *w, int status)
+{
+	unsigned e = status < 0 ? (unsigned)-status : (unsigned)status;
+
+	w->c.errors++;
+	w->c.by_errno[e < BB_ERRNO_SLOTS ? e : BB_ERRNO_SLOTS - 1]++;
+}
+
+/* ---- latency log: lines gathered per thread, written in chunks ---- */
+
+static void log_flush(struct bb_worker *w)
+{
+	if (!w->loglen)
+		return;
+	pthread_mutex_lock(&w->sh->latlock);
+	fwrite(w->logbuf, 1, w->loglen, w->sh->latlog);
+	pthread_mutex_unlock(&w->sh->latlock);
+	w->loglen = 0;
+}
+
+static void log_io(struct bb_worker *w, const struct bb_io *io)
+{
+	int n;
+
+	if (!w->logbuf)
+		return;
+	if (w->loglen + LOGLINE_MAX > LOGBUF_SIZE)
+		log_flush(w);
+	n = snprintf(w->logbuf + w->loglen, LOGLINE_MAX, "%llu %llu %s\n",
+		     (unsigned long long)(io->t_done - w->sh->start_ns),
+		     (unsigned long long)(io->t_done - io->t_submit), io_op_names[io->op]);
+	if (n > 0 && n < LOGLINE_MAX)
+		w->loglen += (size_t)n;
+}
+
+/* ---- completion ---- */
+
+/* Runs inside uvio_blk_poll: only note it; reap() does the work. */
+static void io_done(void *arg, int status)
+{
+	struct bb_io *io = arg;
+	struct bb_worker *w = io->w;
+
+	io->status = status;
+	io->t_done = bb_now_ns();
+	io->next = NULL;
+	*w->done_tail = io;
+	w->done_tail = &io->next;
+}
+
+static void verify_read(struct bb_worker *w, const struct bb_io *io)
+{
+	uint64_t units = w->o->bs / w->v.unit, bad;
+
+	if (w->written && !bb_bit_test(w->written, io->block)) {
+		w->c.verify_skipped += units;
+		return;
+	}
+	bad = bb_verify_check(&w->v, io->buf, w->o->bs, io_offset(w, io->block));
+	w->c.verify_checked += units;
+	w->c.verify_failed += bad;
+}
+
+static void complete(struct bb_worker *w, struct bb_io *io)
+{
+	if (io->op == BB_IO_FLUSH) {
+		w->c.flushes++;
+	} else {
+		ST(&w->c.ios, w->c.ios + 1);
+		if (io->op == BB_IO_READ)
+			w->c.reads++;
+		else
+			w->c.writes++;
+		bb_hist_add(&w->lat, io->t_done - io->t_submit);
+		if (!io->status)
+			ST(&w->c.bytes, w->c.bytes + w->o->bs);
+		if (w->busy)
+			bb_bit_clear(w->busy, io->block);
+	}
+	if (io->status) {
+		count_error(w, io->status);
+		if (detail_ok(w))
+			fprintf(stderr, "blkbench: queue %u: %s at offset %llu failed: %s\n",
+				w->id, io_op_names[io->op],
+				io->op == BB_IO_FLUSH ? 0ull :
+				(unsigned long long)io_offset(w, io->block),
+				bb_errno_name(-io->status));
+	} else if (io->op == BB_IO_READ && w->o->verify) {
+		verify_read(w, io);
+	}
+	if (io->op == BB_IO_WRITE && w->written) {
+		/* A failed write leaves the block in an unknown state. */
+		if (io->status)
+			bb_bit_clear(w->written, io->block);
+		else
+			bb_bit_set(w->written, io->block);
+	}
+	log_io(w, io);
+	io->next = w->free;
+	w->free = io;
+	w->in_flight--;
+}
+
+static void reap(struct bb_worker *w)
+{
+	struct bb_io *io = w->done;
+
+	w->done = NULL;
+	w->done_tail = &w->done;
+	while (io) {
+		struct bb_io *next = io->next;
+
+		complete(w, io);
+		io = next;
+	}
+}
+
+/* ---- submission ---- */
+
+/* The next request, on a free buffer; NULL when the budget is spent. */
+static struct bb_io *pick(struct bb_worker *w)
+{
+	const struct bb_opts *o = w->o;
+	struct bb_io *io = w->free;
+	bool write;
+
+	if (!io)
+		return NULL;
+	if (o->flush_every && w->writes_since_flush >= o->flush_every) {
+		w->writes_since_flush = 0;
+		io->op = BB_IO_FLUSH;
+	} else {
+		if (w->issued >= w->budget)
+			return NULL;
+		w->issued++;
+		if (o->rw == BB_RANDRW)
+			write = bb_rand_below(&w->rng, 100) >= o->rwmixread;
+		else
+			write = bb_rw_writes(o->rw);
+		io->op = write ? BB_IO_WRITE : BB_IO_READ;
+		io->block = bb_lbagen_next(&w->gen);
+		if (write && o->verify)
+			bb_verify_fill(&w->v, io->buf, o->bs, io_offset(w, io->block));
+	}
+	w->free = io->next;
+	return io;
+}
+
+static int submit(struct bb_worker *w, struct bb_io *io)
+{
+	struct iovec iov = { io->buf, w->o->bs };
+	uint64_t off = io_offset(w, io->block);
+
+	io->t_submit = bb_now_ns();
+	switch (io->op) {
+	case BB_IO_READ:
+		return uvio_blk_read(w->q, off, &iov, 1, io_done, io);
+	case BB_IO_WRITE:
+		return uvio_blk_write(w->q, off, &iov, 1, io_done, io);
+	case BB_IO_FLUSH:
+		break;
+	}
+	return uvio_blk_flush(w->q, io_done, io);
+}
+
+static void submit_failed(struct bb_worker *w, struct bb_io *io, int rc)
+{
+	count_error(w, rc);
+	fprintf(stderr, "blkbench: queue %u: submitting %s at offset %llu: %s%s%s\n",
+		w->id, io_op_names[io->op], (unsigned long long)io_offset(w, io->block),
+		rc == -EAGAIN ? "the request does not fit in the empty queue" :
+		bb_errno_name(-rc), *uvio_blk_queue_error(w->q) ? ": " : "",
+		uvio_blk_queue_error(w->q));
+	stop_all(w);
+}
+
+/* Keep the queue full: submit until out of buffers, budget or room. */
+static void fill(struct bb_worker *w)
+{
+	for (;;) {
+		struct bb_io *io = w->pending ? w->pending : pick(w);
+		int rc;
+
+		if (!io)
+			return;
+		w->pending = io;
+		/* Verify: never two requests on one block at once. */
+		if (io->op != BB_IO_FLUSH && w->busy && bb_bit_test(w->busy, io->block))
+			return;
+		rc = submit(w, io);
+		if (rc == -EAGAIN && w->in_flight) {
+			w->c.queue_full++;
+			return;  /* back-pressure: poll, then retry */
+		}
+		if (rc) {
+			submit_failed(w, io, rc);
+			return;
+		}
+		w->pending = NULL;
+		w->in_flight++;
+		if (io->op == BB_IO_WRITE)
+			w->writes_since_flush++;
+		if (io->op != BB_IO_FLUSH && w->busy)
+			bb_bit_set(w->busy, io->block);
+	}
+}
+
+static bool stopping(struct bb_worker *w)
+{
+	if (w->failed || LD(&w->sh->stop))
+		return true;
+	return w->sh->deadline_ns && bb_now_ns() >= w->sh->deadline_ns;
+}
+
+void *bb_worker_main(void *arg)
+{
+	struct bb_worker *w = arg;
+
+	w->done_tail = &w->done;
+	for (;;) {
+		bool stop = stopping(w);
+		int n;
+
+		if (!stop)
+			fill(w);
+		/* Nothing in flight after fill(): stopped, failed, or done. */
+		if (!w->in_flight)
+			break;
+		n = uvio_blk_poll(w->q, POLL_MAX);
+		if (n < 0 && !w->failed) {
+			fprintf(stderr, "blkbench: queue %u broke: %s\n", w->id,
+				uvio_blk_queue_error(w->q));
+			stop_all(w);
+		}
+		reap(w);
+	}
+	if (w->pending) {  /* never submitted: back to the free list */
+		w->pending->next = w->free;
+		w->free = w->pending;
+		w->pending = NULL;
+	}
+	log_flush(w);
+	return NULL;
+}

@@ -1,0 +1,917 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blkbench and the verify format: the pure parts (options, histogram,
+ * block generators, CRC32C, unit headers), then the whole workload engine
+ * against a RAM disk played by tests/model behind a small transport, so
+ * that the I/O loop, back-pressure, verify and error paths run without a
+ * guest. The app's .c files are included here (main.c is left out).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uvio/uvio.h>
+
+#include "../../apps/blkbench/engine.c"
+#include "../../apps/blkbench/hist.c"
+#include "../../apps/blkbench/lbagen.c"
+#include "../../apps/blkbench/ops.c"
+#include "../../apps/blkbench/opts.c"
+#include "../../apps/blkbench/report.c"
+#include "../../apps/blkbench/verify.c"
+#include "../../apps/blkbench/worker.c"
+#include "../model/vdev_model.h"
+
+#define ARGV(...) ((char *[]){ "blkbench", __VA_ARGS__, NULL })
+#define ARGC(...) ((int)(sizeof((char *[]){ "blkbench", __VA_ARGS__ }) / sizeof(char *)))
+#define PARSE(o, msg, ...) \
+	bb_opts_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), o, msg, sizeof(msg))
+
+/* ---- options ---- */
+
+static void test_opts_defaults(void **state)
+{
+	struct bb_opts o;
+	char msg[256] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&o, msg, "-d", "pci:00:04.0"), 0);
+	assert_string_equal(o.dev, "pci:00:04.0");
+	assert_int_equal(o.rw, BB_RANDREAD);
+	assert_int_equal(o.bs, 4096);
+	assert_int_equal(o.iodepth, 1);
+	assert_int_equal(o.queues, 1);
+	assert_true(o.runtime == 5.0);
+	assert_int_equal(o.offset, 0);
+	assert_false(o.size_set);
+	assert_int_equal(o.generation, 1);
+
+	assert_int_equal(PARSE(&o, msg, "--dev=pci:1:0.0", "--rw=randrw", "--bs", "64k",
+			       "--size", "1G", "--offset=2m", "--io-count", "1k",
+			       "--verify", "--seed", "0x10", "--rwmixread", "70"), 0);
+	assert_int_equal(o.rw, BB_RANDRW);
+	assert_int_equal(o.bs, 65536);
+	assert_int_equal(o.size, 1ull << 30);
+	assert_int_equal(o.offset, 2ull << 20);
+	assert_int_equal(o.io_count, 1024);
+	assert_int_equal(o.seed, 16);
+	assert_int_equal(o.rwmixread, 70);
+	assert_true(o.runtime == 0);  /* a limit was given */
+
+	/* --verify alone: no runtime, one pass decided by the device check */
+	assert_int_equal(PARSE(&o, msg, "-d", "pci:1:0.0", "--verify"), 0);
+	assert_true(o.runtime == 0);
+	assert_int_equal(PARSE(&o, msg, "-h"), 0);
+	assert_true(o.help);
+}
+
+static void test_parse_size(void **state)
+{
+	uint64_t v = 0;
+
+	(void)state;
+	assert_int_equal(bb_parse_size("4k", &v), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(bb_parse_size("3M", &v), 0);
+	assert_int_equal(v, 3 << 20);
+	assert_int_equal(bb_parse_size("2g", &v), 0);
+	assert_int_equal(v, 2ull << 30);
+	assert_int_equal(bb_parse_size("1t", &v), 0);
+	assert_int_equal(v, 1ull << 40);
+	assert_int_equal(bb_parse_size("512", &v), 0);
+	assert_int_equal(v, 512);
+	assert_int_equal(bb_parse_size("", &v), -EINVAL);
+	assert_int_equal(bb_parse_size("-1", &v), -EINVAL);
+	assert_int_equal(bb_parse_size("4kb", &v), -EINVAL);
+	assert_int_equal(bb_parse_size("k", &v), -EINVAL);
+	assert_int_equal(bb_parse_size("99999999999999t", &v), -EINVAL);
+	assert_int_equal(bb_parse_size("99999999999999999999", &v), -EINVAL);
+}
+
+static void expect_usage(int rc, const char *msg, const char *want)
+{
+	assert_int_equal(rc, 2);
+	if (!strstr(msg, want))
+		fail_msg("message '%s' lacks '%s'", msg, want);
+}
+
+static void test_opts_errors(void **state)
+{
+	struct bb_opts o;
+	char m[256];
+
+	(void)state;
+	expect_usage(PARSE(&o, m, "--bs", "4k"), m, "missing -d");
+	expect_usage(PARSE(&o, m, "-d", "x", "--bs", "0"), m, "--bs must be greater than 0");
+	expect_usage(PARSE(&o, m, "-d", "x", "--bs", "1000"), m, "multiple of the device block size");
+	expect_usage(PARSE(&o, m, "-d", "x", "--bs", "16m"), m, "--bs must be at most");
+	expect_usage(PARSE(&o, m, "-d", "x", "--iodepth", "0"), m, "--iodepth");
+	expect_usage(PARSE(&o, m, "-d", "x", "--queues", "0"), m, "--queues");
+	expect_usage(PARSE(&o, m, "-d", "x", "--rw", "sideways"), m, "unknown --rw 'sideways'");
+	expect_usage(PARSE(&o, m, "-d", "x", "--rwmixread", "101"), m, "--rwmixread must be 0..100");
+	expect_usage(PARSE(&o, m, "-d", "x", "--rwmixread", "-1"), m, "--rwmixread");
+	expect_usage(PARSE(&o, m, "-d", "x", "--runtime", "0"), m, "--runtime");
+	expect_usage(PARSE(&o, m, "-d", "x", "--runtime", "abc"), m, "--runtime");
+	expect_usage(PARSE(&o, m, "-d", "x", "--io-count", "0"), m, "--io-count");
+	expect_usage(PARSE(&o, m, "-d", "x", "--offset", "100"), m, "--offset must be a multiple of 512");
+	expect_usage(PARSE(&o, m, "-d", "x", "--size", "0"), m, "--size");
+	expect_usage(PARSE(&o, m, "-d", "x", "--op", "trim"), m, "unknown --op 'trim'");
+	expect_usage(PARSE(&o, m, "-d", "x", "--unmap"), m, "--unmap goes with --op write-zeroes");
+	expect_usage(PARSE(&o, m, "-d", "x", "--frobnicate"), m, "unknown option '--frobnicate'");
+	expect_usage(PARSE(&o, m, "-d", "x", "stray"), m, "unexpected argument 'stray'");
+	expect_usage(PARSE(&o, m, "-d", "x", "--bs"), m, "--bs needs a value");
+	expect_usage(PARSE(&o, m, "-d", "x", "--verify=1"), m, "--verify takes no value");
+}
+
+static struct uvio_blk_info fake_info(void)
+{
+	return (struct uvio_blk_info){ .capacity = 64 << 20, .block_size = 4096,
+				       .num_queues = 2, .queues = 2, .queue_size = 128,
+				       .flush = true };
+}
+
+static void test_opts_check_device(void **state)
+{
+	struct uvio_blk_info in = fake_info();
+	struct bb_opts o;
+	char m[256];
+
+	(void)state;
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--bs", "512"), 0);
+	expect_usage(bb_opts_check_device(&o, &in, m, sizeof(m)), m,
+		     "--bs must be a multiple of the device block size (4096)");
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--queues", "3"), 0);
+	expect_usage(bb_opts_check_device(&o, &in, m, sizeof(m)), m, "the device has 2 queues");
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--iodepth", "129"), 0);
+	expect_usage(bb_opts_check_device(&o, &in, m, sizeof(m)), m, "more than the queue size (128)");
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--offset", "64m"), 0);
+	expect_usage(bb_opts_check_device(&o, &in, m, sizeof(m)), m, "past the end of the device");
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--offset", "60m", "--size", "8m"), 0);
+	expect_usage(bb_opts_check_device(&o, &in, m, sizeof(m)), m, "past the end of the device");
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--offset", "1536"), 0);
+	expect_usage(bb_opts_check_device(&o, &in, m, sizeof(m)), m, "--offset must be a multiple of the device block size");
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--size", "6k"), 0);
+	expect_usage(bb_opts_check_device(&o, &in, m, sizeof(m)), m, "--size must be a multiple of --bs");
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--size", "4k", "--queues", "2"), 0);
+	expect_usage(bb_opts_check_device(&o, &in, m, sizeof(m)), m, "fewer than --queues");
+	in.read_only = true;
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--rw", "randwrite"), 0);
+	expect_usage(bb_opts_check_device(&o, &in, m, sizeof(m)), m, "read-only");
+	in = fake_info();
+	in.flush = false;
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--rw", "write", "--flush-every", "4"), 0);
+	expect_usage(bb_opts_check_device(&o, &in, m, sizeof(m)), m, "does not support flush");
+
+	/* Good: the defaults that need the device. */
+	in = fake_info();
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--offset", "1m", "--verify", "--bs", "8k"), 0);
+	assert_int_equal(bb_opts_check_device(&o, &in, m, sizeof(m)), 0);
+	assert_int_equal(o.size, 63 << 20);
+	assert_int_equal(o.io_count, (63 << 20) / 8192);
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--op", "write-zeroes", "--offset", "8k",
+			       "--size", "4k", "--unmap"), 0);
+	assert_int_equal(bb_opts_check_device(&o, &in, m, sizeof(m)), 0);
+	assert_true(o.unmap);
+}
+
+/* ---- histogram ---- */
+
+static void test_hist_buckets(void **state)
+{
+	uint64_t st = 1;
+
+	(void)state;
+	for (uint64_t v = 0; v < 300; v++) {
+		unsigned b = bb_hist_bucket(v);
+
+		assert_true(bb_hist_bucket_low(b) <= v && v <= bb_hist_bucket_high(b));
+	}
+	for (int i = 0; i < 100000; i++) {
+		uint64_t v = bb_rand64(&st) >> (bb_rand64(&st) % 64);
+		unsigned b = bb_hist_bucket(v);
+		uint64_t lo = bb_hist_bucket_low(b), hi = bb_hist_bucket_high(b);
+
+		assert_true(b < BB_HIST_BUCKETS);
+		assert_true(lo <= v && v <= hi);
+		if (lo >= 128)  /* 64 sub-buckets per power of two */
+			assert_true(hi - lo + 1 <= lo / 64);
+	}
+	assert_int_equal(bb_hist_bucket(UINT64_MAX), BB_HIST_BUCKETS - 1);
+	for (unsigned b = 1; b < BB_HIST_BUCKETS; b++)
+		assert_int_equal(bb_hist_bucket_low(b), bb_hist_bucket_high(b - 1) + 1);
+}
+
+static void near(uint64_t got, uint64_t want, double rel)
+{
+	double d = (double)got - (double)want;
+
+	if (d < 0)
+		d = -d;
+	if (d > rel * (double)want)
+		fail_msg("%llu is not within %.1f%% of %llu", (unsigned long long)got,
+			 rel * 100, (unsigned long long)want);
+}
+
+static void test_hist_percentiles(void **state)
+{
+	struct bb_hist *h = malloc(3 * sizeof(*h)), *a = h + 1, *d = h + 2;
+
+	(void)state;
+	bb_hist_init(h);
+	assert_int_equal(bb_hist_percentile(h, 50), 0);
+	bb_hist_add(h, 12345);
+	assert_int_equal(bb_hist_percentile(h, 50), 12345);  /* clamped: exact */
+	assert_int_equal(bb_hist_percentile(h, 99.9), 12345);
+
+	bb_hist_init(h);
+	for (uint64_t us = 1; us <= 10000; us++)  /* 1 us .. 10 ms, uniform */
+		bb_hist_add(h, us * 1000);
+	assert_int_equal(h->count, 10000);
+	assert_int_equal(h->min, 1000);
+	assert_int_equal(h->max, 10000000);
+	near(bb_hist_percentile(h, 50), 5000000, 0.02);
+	near(bb_hist_percentile(h, 99), 9900000, 0.02);
+	near(bb_hist_percentile(h, 99.9), 9990000, 0.02);
+	assert_int_equal(bb_hist_percentile(h, 100), 10000000);
+	near(bb_hist_percentile(h, 0.01), 1000, 0.02);
+
+	/* merge and the progress line's interval difference */
+	bb_hist_snapshot(a, h);
+	assert_int_equal(a->count, 10000);
+	for (int i = 0; i < 100; i++)
+		bb_hist_add(h, 777000);
+	bb_hist_diff(d, h, a);
+	assert_int_equal(d->count, 100);
+	near(bb_hist_percentile(d, 50), 777000, 0.02);
+	near(bb_hist_percentile(d, 99), 777000, 0.02);
+	bb_hist_merge(a, d);
+	assert_int_equal(a->count, 10100);
+	free(h);
+}
+
+/* ---- block generators ---- */
+
+static void test_lbagen_perm_covers(void **state)
+{
+	static const uint64_t ns[] = { 1, 2, 3, 5, 7, 64, 100, 1000, 4097, 65536, 100003 };
+	uint8_t *seen = malloc(100003);
+
+	(void)state;
+	for (size_t t = 0; t < sizeof(ns) / sizeof(ns[0]); t++) {
+		uint64_t n = ns[t], same = 0, first[16];
+		struct bb_lbagen g;
+
+		bb_lbagen_init(&g, BB_PERM, n, 42 + t);
+		for (int pass = 0; pass < 3; pass++) {
+			memset(seen, 0, n);
+			for (uint64_t i = 0; i < n; i++) {
+				uint64_t b = bb_lbagen_next(&g);
+
+				assert_true(b < n);
+				assert_int_equal(seen[b], 0);  /* each block once a pass */
+				seen[b] = 1;
+				if (i < 16 && pass == 0)
+					first[i] = b;
+				else if (i < 16 && pass == 1)
+					same += first[i] == b;
+			}
+		}
+		if (n >= 1000)  /* passes are shuffled differently */
+			assert_true(same < 8);
+	}
+	free(seen);
+}
+
+static void test_lbagen_seq_uniform(void **state)
+{
+	struct bb_lbagen g;
+	uint64_t hits[10] = { 0 };
+
+	(void)state;
+	bb_lbagen_init(&g, BB_SEQ, 5, 0);
+	for (uint64_t i = 0; i < 12; i++)
+		assert_int_equal(bb_lbagen_next(&g), i % 5);
+	bb_lbagen_init(&g, BB_UNIFORM, 10, 7);
+	for (int i = 0; i < 100000; i++)
+		hits[bb_lbagen_next(&g)]++;
+	for (int i = 0; i < 10; i++)
+		assert_true(hits[i] > 9000 && hits[i] < 11000);
+}
+
+/* Slices and io-count budgets: together the whole range, each block once. */
+static void test_split_whole_device(void **state)
+{
+	static const uint64_t totals[] = { 1, 7, 8, 1000, 1ull << 40, UINT64_MAX / 512 };
+
+	(void)state;
+	for (size_t t = 0; t < sizeof(totals) / sizeof(totals[0]); t++)
+		for (unsigned n = 1; n <= 9; n++) {
+			uint64_t next = 0;
+
+			if (totals[t] < n)
+				continue;
+			for (unsigned i = 0; i < n; i++) {
+				uint64_t first, count;
+
+				bb_split(totals[t], n, i, &first, &count);
+				assert_int_equal(first, next);
+				assert_true(count >= totals[t] / n && count <= totals[t] / n + 1);
+				next = first + count;
+			}
+			assert_int_equal(next, totals[t]);
+		}
+}
+
+/* ---- CRC32C and the unit format ---- */
+
+static void test_crc32c_vectors(void **state)
+{
+	uint8_t buf[32], big[9000];
+	uint64_t st = 3;
+
+	(void)state;
+	assert_int_equal(bb_crc32c("123456789", 9), 0xE3069283);
+	assert_int_equal(bb_crc32c_sw("123456789", 9), 0xE3069283);
+	assert_int_equal(bb_crc32c("", 0), 0);
+	/* RFC 3720 B.4 */
+	memset(buf, 0, 32);
+	assert_int_equal(bb_crc32c(buf, 32), 0x8A9136AA);
+	memset(buf, 0xff, 32);
+	assert_int_equal(bb_crc32c(buf, 32), 0x62A8AB43);
+	for (int i = 0; i < 32; i++)
+		buf[i] = (uint8_t)i;
+	assert_int_equal(bb_crc32c_sw(buf, 32), 0x46DD794E);
+	for (int i = 0; i < 32; i++)
+		buf[i] = (uint8_t)(31 - i);
+	assert_int_equal(bb_crc32c(buf, 32), 0x113FDB5C);
+	/* hardware (when present) and tables agree at every length and offset */
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)bb_rand64(&st);
+	for (size_t off = 0; off < 9; off++)
+		for (size_t len = 0; len < 300; len += 7)
+			assert_int_equal(bb_crc32c(big + off, len), bb_crc32c_sw(big + off, len));
+	assert_int_equal(bb_crc32c(big, sizeof(big)), bb_crc32c_sw(big, sizeof(big)));
+}
+
+static void test_unit_size(void **state)
+{
+	(void)state;
+	assert_int_equal(bb_unit_size(512), 512);
+	assert_int_equal(bb_unit_size(1024), 1024);
+	assert_int_equal(bb_unit_size(1536), 512);
+	assert_int_equal(bb_unit_size(4096), 4096);
+	assert_int_equal(bb_unit_size(6144), 2048);
+	assert_int_equal(bb_unit_size(1 << 20), 4096);
+}
+
+static void test_unit_header(void **state)
+{
+	static const uint32_t units[] = { 512, 2048, 4096 };
+	uint8_t *u = malloc(4096);
+	char why[96];
+
+	(void)state;
+	for (size_t t = 0; t < 3; t++) {
+		uint32_t n = units[t];
+
+		bb_unit_fill(u, n, 1234, 99, 1);
+		assert_memory_equal(u, "UVIOBLK1", 8);
+		assert_int_equal(bb_get_le64(u + 8), 1234);
+		assert_int_equal(bb_get_le64(u + 16), 99);
+		assert_int_equal(bb_get_le32(u + 24), 1);
+		assert_int_equal(bb_unit_check(u, n, 1234, 99, 1, why, sizeof(why)), BB_UNIT_OK);
+		assert_int_equal(bb_unit_check(u, n, 1235, 99, 1, why, sizeof(why)), BB_UNIT_LBA);
+		assert_string_equal(why, "lba mismatch (header says 1234)");
+		assert_int_equal(bb_unit_check(u, n, 1234, 98, 1, NULL, 0), BB_UNIT_SEED);
+		assert_int_equal(bb_unit_check(u, n, 1234, 99, 2, NULL, 0), BB_UNIT_GEN);
+		/* any single flipped bit is caught, header or data */
+		for (uint32_t byte = 0; byte < n; byte += 37) {
+			u[byte] ^= 0x10;
+			assert_int_not_equal(bb_unit_check(u, n, 1234, 99, 1, NULL, 0), BB_UNIT_OK);
+			u[byte] ^= 0x10;
+		}
+		u[n - 1] ^= 1;
+		assert_int_equal(bb_unit_check(u, n, 1234, 99, 1, why, sizeof(why)), BB_UNIT_CRC);
+		assert_non_null(strstr(why, "crc mismatch"));
+		memset(u, 0, n);
+		assert_int_equal(bb_unit_check(u, n, 1234, 99, 1, NULL, 0), BB_UNIT_ZERO);
+	}
+	/* data depends on (seed, lba, generation) */
+	uint8_t *v = malloc(4096);
+	bb_unit_fill(u, 4096, 5, 1, 1);
+	bb_unit_fill(v, 4096, 5, 1, 2);
+	assert_memory_not_equal(u + 32, v + 32, 4096 - 32);
+	bb_unit_fill(v, 4096, 6, 1, 1);
+	assert_memory_not_equal(u + 32, v + 32, 4096 - 32);
+	free(u);
+	free(v);
+}
+
+static void test_verify_io(void **state)
+{
+	unsigned budget = 0;  /* quiet */
+	struct bb_verify v = { .unit = 4096, .seed = 7, .generation = 1,
+			       .print_budget = &budget };
+	uint8_t *buf = malloc(16384);
+
+	(void)state;
+	bb_verify_fill(&v, buf, 16384, 1 << 20);
+	assert_int_equal(bb_verify_check(&v, buf, 16384, 1 << 20), 0);
+	assert_int_equal(bb_verify_check(&v, buf, 16384, 2 << 20), 4);  /* misdirected */
+	buf[9000] ^= 0xff;
+	assert_int_equal(bb_verify_check(&v, buf, 16384, 1 << 20), 1);
+	free(buf);
+}
+
+/* ---- a RAM disk played by tests/model behind a tiny transport ---- */
+
+#define MB_QUEUES 4
+#define MB_QSIZE 64
+#define MB_SCRATCH ((1u << 20) + 4096)
+
+struct mblk {
+	uint8_t status;
+	uint64_t offered, features;
+	struct virtio_blk_config cfg;
+	uint8_t *disk;
+	uint64_t capacity;
+	uint16_t nq;
+	struct vdev_model *m[MB_QUEUES];
+	uint8_t *scratch[MB_QUEUES];
+	uint32_t *writes;        /* per sector: times written */
+	uint64_t fail_sector;    /* reads/writes touching it fail; UINT64_MAX none */
+	unsigned flushes[MB_QUEUES];
+	char error[160];         /* the first thing the driver did wrong */
+};
+
+static struct mblk *mb_of(void *t) { return t; }
+
+static int mb_read_config(void *t, uint32_t off, void *buf, uint32_t len)
+{
+	if (off + len > sizeof(mb_of(t)->cfg))
+		return -EINVAL;
+	memcpy(buf, (uint8_t *)&mb_of(t)->cfg + off, len);
+	return 0;
+}
+
+static int mb_write_config(void *t, uint32_t off, const void *buf, uint32_t len)
+{
+	if (off + len > sizeof(mb_of(t)->cfg))
+		return -EINVAL;
+	memcpy((uint8_t *)&mb_of(t)->cfg + off, buf, len);
+	return 0;
+}
+
+static uint8_t mb_get_status(void *t) { return mb_of(t)->status; }
+static void mb_set_status(void *t, uint8_t s) { mb_of(t)->status = s; }
+static uint64_t mb_get_features(void *t) { return mb_of(t)->offered; }
+static bool mb_is_legacy(void *t) { (void)t; return false; }
+static uint16_t mb_max_queues(void *t) { return mb_of(t)->nq; }
+
+static int mb_set_features(void *t, uint64_t f)
+{
+	mb_of(t)->features = f;
+	return 0;
+}
+
+static uint16_t mb_queue_max_size(void *t, uint16_t q)
+{
+	return q < mb_of(t)->nq ? MB_QSIZE : 0;
+}
+
+static void mb_del_queue(void *t, uint16_t q)
+{
+	struct mblk *mb = t;
+
+	if (q < MB_QUEUES && mb->m[q]) {
+		vdev_model_destroy(mb->m[q]);
+		mb->m[q] = NULL;
+	}
+}
+
+static int mb_reset(void *t)
+{
+	struct mblk *mb = t;
+
+	mb->status = 0;
+	for (uint16_t q = 0; q < MB_QUEUES; q++)
+		mb_del_queue(t, q);
+	return 0;
+}
+
+static int mb_setup_queue(void *t, uint16_t q, uint16_t size,
+			  const struct uvio_vq_addrs *addrs)
+{
+	struct mblk *mb = t;
+
+	mb->m[q] = vdev_model_create(addrs, size, mb->features);
+	return mb->m[q] ? 0 : -ENOMEM;
+}
+
+static bool mb_bad_range(struct mblk *mb, uint64_t sector, uint64_t len)
+{
+	uint64_t off = sector * 512;
+
+	if (off > mb->capacity || len > mb->capacity - off)
+		return true;
+	return mb->fail_sector >= sector && mb->fail_sector < sector + (len + 511) / 512;
+}
+
+/* One request (spec 5.2.6): header and data out, data and status in. */
+static void mb_request(struct mblk *mb, uint16_t q, struct vdev_buf *b)
+{
+	uint8_t *sc = mb->scratch[q];
+	size_t got = vdev_buf_read(b, sc, MB_SCRATCH);
+	uint32_t inlen = b->in_len ? b->in_len - 1 : 0;
+	struct virtio_blk_outhdr h;
+	struct virtio_blk_discard_write_zeroes r;
+	uint8_t st = VIRTIO_BLK_S_OK;
+
+	memcpy(&h, sc, sizeof(h));
+	switch (h.type) {
+	case VIRTIO_BLK_T_IN:
+		if (mb_bad_range(mb, h.sector, inlen))
+			st = VIRTIO_BLK_S_IOERR;
+		else
+			memcpy(sc, mb->disk + h.sector * 512, inlen);
+		break;
+	case VIRTIO_BLK_T_OUT:
+		if (mb_bad_range(mb, h.sector, got - sizeof(h))) {
+			st = VIRTIO_BLK_S_IOERR;
+			break;
+		}
+		memcpy(mb->disk + h.sector * 512, sc + sizeof(h), got - sizeof(h));
+		for (uint64_t s = 0; s < (got - sizeof(h)) / 512; s++)
+			mb->writes[h.sector + s]++;
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		mb->flushes[q]++;
+		break;
+	case VIRTIO_BLK_T_GET_ID:
+		memset(sc, 0, inlen);
+		memcpy(sc, "uvio-model-disk", 15);
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		memcpy(&r, sc + sizeof(h), sizeof(r));
+		if (mb_bad_range(mb, r.sector, (uint64_t)r.num_sectors * 512))
+			st = VIRTIO_BLK_S_IOERR;
+		else
+			memset(mb->disk + r.sector * 512, 0, (size_t)r.num_sectors * 512);
+		break;
+	default:
+		st = VIRTIO_BLK_S_UNSUPP;
+	}
+	sc[inlen] = st;
+	vdev_buf_write(b, sc, inlen + 1);
+}
+
+/* The device works when kicked, on the kicking thread, and completes in a
+ * random order. */
+static void mb_notify(void *t, uint16_t q, uint32_t data)
+{
+	struct mblk *mb = t;
+	int n = vdev_model_pop_all(mb->m[q]);
+
+	(void)data;
+	if (n < 0 && !mb->error[0])
+		snprintf(mb->error, sizeof(mb->error), "%s", vdev_model_error(mb->m[q]));
+	for (unsigned i = 0; i < vdev_model_pending(mb->m[q]); i++)
+		mb_request(mb, q, vdev_model_pending_at(mb->m[q], i));
+	vdev_model_push_all(mb->m[q], VDEV_ORDER_RANDOM, (uint32_t)rand());
+}
+
+static void mb_destroy(void *t)
+{
+	mb_reset(t);  /* the test owns the disk and looks at it afterwards */
+}
+
+static const struct uvio_transport_ops mb_ops = {
+	.name = "model",
+	.read_config = mb_read_config, .write_config = mb_write_config,
+	.get_status = mb_get_status, .set_status = mb_set_status,
+	.reset = mb_reset, .get_features = mb_get_features,
+	.set_features = mb_set_features, .is_legacy = mb_is_legacy,
+	.max_queues = mb_max_queues, .queue_max_size = mb_queue_max_size,
+	.setup_queue = mb_setup_queue, .del_queue = mb_del_queue,
+	.notify_queue = mb_notify, .destroy = mb_destroy,
+};
+
+#define FBIT(b) (1ULL << (b))
+
+static struct mblk *mb_new(uint64_t capacity, uint16_t nq, bool packed, bool indirect)
+{
+	struct mblk *mb = calloc(1, sizeof(*mb));
+
+	assert_non_null(mb);
+	mb->capacity = capacity;
+	mb->nq = nq;
+	mb->disk = calloc(1, capacity);
+	mb->writes = calloc(capacity / 512, sizeof(*mb->writes));
+	assert_non_null(mb->disk);
+	assert_non_null(mb->writes);
+	for (int q = 0; q < nq; q++)
+		assert_non_null(mb->scratch[q] = malloc(MB_SCRATCH));
+	mb->fail_sector = UINT64_MAX;
+	mb->offered = FBIT(VIRTIO_F_VERSION_1) | FBIT(VIRTIO_BLK_F_FLUSH) |
+		      FBIT(VIRTIO_BLK_F_BLK_SIZE) | FBIT(VIRTIO_BLK_F_SEG_MAX) |
+		      FBIT(VIRTIO_BLK_F_MQ) | FBIT(VIRTIO_BLK_F_WRITE_ZEROES) |
+		      FBIT(VIRTIO_BLK_F_DISCARD) |
+		      (packed ? FBIT(VIRTIO_F_RING_PACKED) : 0) |
+		      (indirect ? FBIT(VIRTIO_RING_F_INDIRECT_DESC) : 0);
+	mb->cfg.capacity = capacity / 512;
+	mb->cfg.blk_size = 512;
+	mb->cfg.seg_max = 16;
+	mb->cfg.num_queues = nq;
+	mb->cfg.max_discard_sectors = 1 << 16;
+	mb->cfg.max_discard_seg = 1;
+	mb->cfg.max_write_zeroes_sectors = 1 << 16;
+	mb->cfg.max_write_zeroes_seg = 1;
+	mb->cfg.write_zeroes_may_unmap = 1;
+	return mb;
+}
+
+static void mb_free(struct mblk *mb)
+{
+	assert_string_equal(mb->error, "");
+	for (int q = 0; q < MB_QUEUES; q++)
+		free(mb->scratch[q]);
+	free(mb->disk);
+	free(mb->writes);
+	free(mb);
+}
+
+static struct uvio_blk *mb_open(struct mblk *mb, uint16_t queues)
+{
+	struct uvio_blk_opts bo = { .queues = queues };
+	struct uvio_err err = { 0 };
+	struct uvio_dev *dev;
+	struct uvio_blk *blk;
+
+	if (uvio_dev_create(&mb_ops, mb, "model-blk", -1, &dev, &err) ||
+	    uvio_blk_open(dev, &bo, &blk, &err))
+		fail_msg("model device: %s", err.msg);
+	assert_int_equal(uvio_blk_get_info(blk)->queues, queues);
+	return blk;
+}
+
+/* Parse, check against the device, run: like main() without the output. */
+static void run_bench(struct uvio_blk *blk, struct bb_opts *o, struct bb_result *r,
+		      int argc, char **argv)
+{
+	char msg[256] = "";
+
+	if (bb_opts_parse(argc, argv, o, msg, sizeof(msg)) ||
+	    bb_opts_check_device(o, uvio_blk_get_info(blk), msg, sizeof(msg)))
+		fail_msg("options: %s", msg);
+	assert_int_equal(bb_run_workload(o, blk, r), 0);
+}
+
+#define RUN(blk, o, r, ...) \
+	run_bench(blk, o, r, ARGC("-d", "model", __VA_ARGS__), ARGV("-d", "model", __VA_ARGS__))
+
+/* Every unit of the disk carries the stamp of `seed`. */
+static void assert_disk_stamped(const struct mblk *mb, uint32_t unit, uint64_t seed)
+{
+	for (uint64_t off = 0; off < mb->capacity; off += unit)
+		assert_int_equal(bb_unit_check(mb->disk + off, unit, off / unit, seed, 1,
+					       NULL, 0), BB_UNIT_OK);
+}
+
+static void test_model_seq_write_read_verify(void **state)
+{
+	struct mblk *mb = mb_new(4 << 20, 1, false, true);
+	struct uvio_blk *blk = mb_open(mb, 1);
+	struct bb_opts o;
+	struct bb_result r;
+
+	(void)state;
+	RUN(blk, &o, &r, "--rw", "write", "--verify", "--seed", "5", "--iodepth", "8");
+	assert_false(bb_result_failed(&r));
+	assert_int_equal(r.c.writes, 1024);  /* one pass: the whole device */
+	assert_int_equal(r.c.bytes, 4 << 20);
+	for (uint64_t s = 0; s < (4 << 20) / 512; s++)
+		assert_int_equal(mb->writes[s], 1);
+	assert_disk_stamped(mb, 4096, 5);
+
+	RUN(blk, &o, &r, "--rw", "read", "--verify", "--seed", "5", "--iodepth", "4");
+	assert_false(bb_result_failed(&r));
+	assert_int_equal(r.c.reads, 1024);
+	assert_int_equal(r.c.verify_checked, 1024);
+	assert_int_equal(r.c.verify_failed, 0);
+
+	/* one flipped byte: one bad unit, and the run fails */
+	mb->disk[777 * 4096 + 100] ^= 0x40;
+	RUN(blk, &o, &r, "--rw", "read", "--verify", "--seed", "5");
+	assert_int_equal(r.c.verify_failed, 1);
+	assert_true(bb_result_failed(&r));
+	uvio_blk_close(blk);
+	mb_free(mb);
+}
+
+static void test_model_randwrite_multiqueue(void **state)
+{
+	struct mblk *mb = mb_new(4 << 20, 4, true, true);
+	struct uvio_blk *blk = mb_open(mb, 4);
+	struct bb_opts o;
+	struct bb_result r;
+
+	(void)state;
+	RUN(blk, &o, &r, "--rw", "randwrite", "--verify", "--seed", "77", "--bs", "8k",
+	    "--queues", "4", "--iodepth", "16");
+	assert_false(bb_result_failed(&r));
+	assert_int_equal(r.c.writes, 512);
+	for (uint64_t s = 0; s < (4 << 20) / 512; s++)  /* a permutation */
+		assert_int_equal(mb->writes[s], 1);
+	assert_disk_stamped(mb, 4096, 77);
+
+	RUN(blk, &o, &r, "--rw", "randread", "--verify", "--seed", "77", "--bs", "8k",
+	    "--queues", "3", "--iodepth", "7");
+	assert_false(bb_result_failed(&r));
+	assert_int_equal(r.c.verify_checked, 1024);
+
+	/* a runtime-limited verify pass goes round the device more than once */
+	RUN(blk, &o, &r, "--rw", "randwrite", "--verify", "--seed", "77", "--bs", "8k",
+	    "--queues", "2", "--iodepth", "32", "--io-count", "3000");
+	assert_false(bb_result_failed(&r));
+	assert_int_equal(r.c.writes, 3000);
+	assert_disk_stamped(mb, 4096, 77);
+	uvio_blk_close(blk);
+	mb_free(mb);
+}
+
+/* No indirect descriptors, 64-entry ring, iodepth 64: -EAGAIN all along;
+ * randrw with verify keeps in-flight blocks apart on a small disk. */
+static void test_model_backpressure_randrw(void **state)
+{
+	struct mblk *mb = mb_new(1 << 20, 2, false, false);
+	struct uvio_blk *blk = mb_open(mb, 2);
+	struct bb_opts o;
+	struct bb_result r;
+
+	(void)state;
+	RUN(blk, &o, &r, "--rw", "randrw", "--verify", "--seed", "3", "--iodepth", "64",
+	    "--queues", "2", "--io-count", "20000", "--rwmixread", "60");
+	assert_false(bb_result_failed(&r));
+	assert_int_equal(r.c.ios, 20000);
+	assert_true(r.c.verify_checked > 1000);
+	assert_true(r.c.verify_skipped > 0);
+	assert_int_equal(r.c.verify_checked + r.c.verify_skipped, r.c.reads);
+	assert_true(r.c.queue_full > 0);  /* back-pressure happened */
+	uvio_blk_close(blk);
+	mb_free(mb);
+}
+
+static void test_model_io_error(void **state)
+{
+	struct mblk *mb = mb_new(1 << 20, 1, false, true);
+	struct uvio_blk *blk = mb_open(mb, 1);
+	struct bb_opts o;
+	struct bb_result r;
+
+	(void)state;
+	mb->fail_sector = 100;  /* in block 12 of 4k */
+	RUN(blk, &o, &r, "--rw", "read", "--io-count", "256", "--iodepth", "4");
+	assert_int_equal(r.c.ios, 256);
+	assert_int_equal(r.c.errors, 1);
+	assert_int_equal(r.c.by_errno[EIO], 1);
+	assert_int_equal(r.c.bytes, 255 * 4096);
+	assert_true(bb_result_failed(&r));
+	uvio_blk_close(blk);
+	mb_free(mb);
+}
+
+static void test_model_flush_and_reports(void **state)
+{
+	struct mblk *mb = mb_new(1 << 20, 1, false, true);
+	struct uvio_blk *blk = mb_open(mb, 1);
+	char logpath[] = "/tmp/blkbench-test-XXXXXX";
+	struct bb_opts o;
+	struct bb_result r;
+	char *text = NULL, line[128];
+	size_t len = 0;
+	unsigned lines = 0;
+	FILE *f;
+	int fd = mkstemp(logpath);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	RUN(blk, &o, &r, "--rw", "write", "--io-count", "100", "--flush-every", "10",
+	    "--iodepth", "4", "--latency-log", logpath);
+	assert_false(bb_result_failed(&r));
+	assert_int_equal(r.c.flushes, 10);
+	assert_int_equal(mb->flushes[0], 10);
+	f = fopen(logpath, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long t, lat;
+		char op[8];
+
+		assert_int_equal(sscanf(line, "%llu %llu %7s", &t, &lat, op), 3);
+		lines++;
+	}
+	fclose(f);
+	unlink(logpath);
+	assert_int_equal(lines, 110);
+
+	RUN(blk, &o, &r, "--rw", "randread", "--runtime", "0.2", "--json");
+	assert_true(r.c.ios > 0 && r.secs >= 0.2 && r.secs < 5);
+	f = open_memstream(&text, &len);
+	bb_report_json(f, &o, uvio_blk_get_info(blk), &r);
+	fclose(f);
+	assert_true(text[0] == '{' && !strcmp(text + len - 2, "}\n"));
+	assert_ptr_equal(strchr(text, '\n'), text + len - 1);
+	assert_non_null(strstr(text, "\"ok\":true"));
+	assert_non_null(strstr(text, "\"p99_9\":"));
+	free(text);
+	f = open_memstream(&text, &len);
+	bb_report_text(f, &o, &r);
+	fclose(f);
+	assert_non_null(strstr(text, "IOPS:"));
+	assert_non_null(strstr(text, "p99.9"));
+	free(text);
+	uvio_blk_close(blk);
+	mb_free(mb);
+}
+
+static void test_model_ops(void **state)
+{
+	struct mblk *mb = mb_new(1 << 20, 1, false, true);
+	struct uvio_blk *blk = mb_open(mb, 1);
+	struct bb_opts o;
+	char m[256];
+
+	(void)state;
+	memset(mb->disk, 0xab, 1 << 20);
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--op", "write-zeroes", "--offset", "8k",
+			       "--size", "16k", "--unmap"), 0);
+	assert_int_equal(bb_opts_check_device(&o, uvio_blk_get_info(blk), m, sizeof(m)), 0);
+	assert_int_equal(bb_run_op(&o, blk), 0);
+	assert_true(bb_is_zero(mb->disk + 8192, 16384));
+	assert_int_equal(mb->disk[8191], 0xab);
+	assert_int_equal(mb->disk[8192 + 16384], 0xab);
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--op", "get-id"), 0);
+	assert_int_equal(bb_opts_check_device(&o, uvio_blk_get_info(blk), m, sizeof(m)), 0);
+	assert_int_equal(bb_run_op(&o, blk), 0);
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--op", "flush"), 0);
+	assert_int_equal(bb_run_op(&o, blk), 0);
+	assert_int_equal(mb->flushes[0], 1);
+	uvio_blk_close(blk);
+
+	mb->offered &= ~(FBIT(VIRTIO_BLK_F_DISCARD));
+	blk = mb_open(mb, 1);
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--op", "discard", "--size", "4k"), 0);
+	assert_int_equal(bb_opts_check_device(&o, uvio_blk_get_info(blk), m, sizeof(m)), 0);
+	assert_int_equal(bb_run_op(&o, blk), 1);  /* -ENOTSUP */
+	uvio_blk_close(blk);
+	mb_free(mb);
+}
+
+static int model_group_setup(void **state)
+{
+	(void)state;
+	return uvio_dma_init(&(struct uvio_dma_opts){ .backing = UVIO_DMA_4K_PINNED,
+						      .segment_size = 8u << 20 }, NULL);
+}
+
+#define MODEL_TESTS \
+	cmocka_unit_test(test_model_seq_write_read_verify), \
+	cmocka_unit_test(test_model_randwrite_multiqueue), \
+	cmocka_unit_test(test_model_backpressure_randrw), \
+	cmocka_unit_test(test_model_io_error), \
+	cmocka_unit_test(test_model_flush_and_reports), \
+	cmocka_unit_test(test_model_ops),
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_opts_defaults),
+		cmocka_unit_test(test_parse_size),
+		cmocka_unit_test(test_opts_errors),
+		cmocka_unit_test(test_opts_check_device),
+		cmocka_unit_test(test_hist_buckets),
+		cmocka_unit_test(test_hist_percentiles),
+		cmocka_unit_test(test_lbagen_perm_covers),
+		cmocka_unit_test(test_lbagen_seq_uniform),
+		cmocka_unit_test(test_split_whole_device),
+		cmocka_unit_test(test_crc32c_vectors),
+		cmocka_unit_test(test_unit_size),
+		cmocka_unit_test(test_unit_header),
+		cmocka_unit_test(test_verify_io),
+		MODEL_TESTS
+	};
+
+	return cmocka_run_group_tests(tests, model_group_setup, NULL);
+}

@@ -92,6 +92,8 @@ int uvio_blk_set_writeback(struct uvio_blk *blk, bool on);
  *   -EROFS   a write to a read-only device
  *   -ENOTSUP the device did not offer this request type
  *   -EAGAIN  the queue is full: poll, then retry (back-pressure)
+ *   -E2BIG   the request needs more slots or descriptors than the queue
+ *            has even when idle: split it
  *   -EIO     the queue is broken
  */
 int uvio_blk_read(struct uvio_blk_queue *q, uint64_t offset,

@@ -196,7 +196,7 @@ struct uvio_net_queue_stats {
 int uvio_net_get_stats(const struct uvio_net *net, uint16_t q,
 		       struct uvio_net_queue_stats *st);
 
-/* Extended counters by name ("rx_q0_packets", ...). Fills up to `max`
+/* Extended counters by name ("q0_rx_packets", ...). Fills up to `max`
  * names/values; returns how many exist. */
 int uvio_net_get_xstats(const struct uvio_net *net, const char **names,
 			uint64_t *values, unsigned max);

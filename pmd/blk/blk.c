@@ -200,8 +200,13 @@ void uvio_blk_close(struct uvio_blk *blk)
 	/* Reset first: the device must be done with the buffers we give back
 	 * and the slots we free. */
 	uvio_dev_reset(blk->dev);
-	for (uint16_t i = 0; blk->queues && i < blk->info.queues; i++)
+	for (uint16_t i = 0; blk->queues && i < blk->info.queues; i++) {
+		if (!blk->queues[i].vq)
+			continue;
+		/* A callback that resubmits must fail, not notify a reset device. */
+		uvio_vq_set_broken(blk->queues[i].vq, "device closed");
 		uvio_blk_queue_fail_all(&blk->queues[i]);
+	}
 	uvio_dev_destroy(blk->dev);
 	for (uint16_t i = 0; blk->queues && i < blk->info.queues; i++)
 		uvio_blk_queue_fini(&blk->queues[i]);

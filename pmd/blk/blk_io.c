@@ -232,6 +232,17 @@ static uint32_t piece_max(const struct uvio_blk_queue *q)
 	return m ? m : HUGEPAGE;
 }
 
+/* -EAGAIN only when waiting helps: a request that would not fit even an
+ * idle queue is -E2BIG, or a caller following the contract spins forever. */
+static int fits(const struct uvio_blk_queue *q, unsigned parts, unsigned descs)
+{
+	if (parts > q->nslots || descs > uvio_vq_size(q->vq))
+		return -E2BIG;
+	if (parts > q->nfree_req || !q->nfree_io || descs > uvio_vq_num_free(q->vq))
+		return -EAGAIN;
+	return 0;
+}
+
 /* Ring descriptors and slots a data request needs, all or nothing. */
 static int reserve(const struct uvio_blk_queue *q, const struct iovec *iov,
 		   unsigned iovcnt, unsigned *parts)
@@ -244,9 +255,7 @@ static int reserve(const struct uvio_blk_queue *q, const struct iovec *iov,
 		pieces++;
 	*parts = (pieces + q->max_data_segs - 1) / q->max_data_segs;
 	descs = q->indirect ? *parts : pieces + 2 * *parts;
-	if (*parts > q->nfree_req || !q->nfree_io || descs > uvio_vq_num_free(q->vq))
-		return -EAGAIN;
-	return 0;
+	return fits(q, *parts, descs);
 }
 
 /* ---- submission ---- */
@@ -355,10 +364,7 @@ static int room_for(struct uvio_blk_queue *q, unsigned parts, unsigned descs_eac
 {
 	if (uvio_vq_is_broken(q->vq))
 		return -EIO;
-	if (parts > q->nfree_req || !q->nfree_io ||
-	    parts * (q->indirect ? 1 : descs_each) > uvio_vq_num_free(q->vq))
-		return -EAGAIN;
-	return 0;
+	return fits(q, parts, parts * (q->indirect ? 1 : descs_each));
 }
 
 int uvio_blk_flush(struct uvio_blk_queue *q, uvio_blk_cb cb, void *arg)

@@ -19,8 +19,9 @@
 int uvio_net_ctrl_init(struct uvio_net *net)
 {
 	struct uvio_err err;
-	uint16_t idx = (uint16_t)(uvio_dev_has_feature(net->dev, VIRTIO_NET_F_MQ)
-				  ? 2 * net->info.max_queue_pairs : 2);
+	bool n_pairs = uvio_dev_has_feature(net->dev, VIRTIO_NET_F_MQ) ||
+		       uvio_dev_has_feature(net->dev, VIRTIO_NET_F_RSS);
+	uint16_t idx = (uint16_t)(n_pairs ? 2 * net->info.max_queue_pairs : 2);
 	int rc = uvio_dev_setup_queue(net->dev, idx, 64, 0, &net->ctrl.vq);
 
 	if (rc) {
@@ -81,7 +82,8 @@ int uvio_net_ctrl_cmd(struct uvio_net *net, uint8_t cls, uint8_t cmd,
 		return -EINVAL;
 	h->class = cls;
 	h->cmd = cmd;
-	memcpy(net->ctrl.buf + 64, data, len);
+	if (len)
+		memcpy(net->ctrl.buf + 64, data, len);
 	*ack = 0xff;
 	sg[0] = (struct uvio_sg){ net->ctrl.iova, sizeof(*h) };
 	sg[1] = (struct uvio_sg){ net->ctrl.iova + 64, len };
@@ -145,10 +147,12 @@ int uvio_net_set_mac_tables(struct uvio_net *net, const uint8_t (*uc)[6],
 	if (8 + 6ull * (n_uc + n_mc) > sizeof(buf))
 		return -EINVAL;
 	memcpy(buf, &nu, 4);
-	memcpy(buf + 4, uc, 6 * n_uc);
+	if (n_uc)
+		memcpy(buf + 4, uc, 6 * n_uc);
 	off = 4 + 6 * n_uc;
 	memcpy(buf + off, &nm, 4);
-	memcpy(buf + off + 4, mc, 6 * n_mc);
+	if (n_mc)
+		memcpy(buf + off + 4, mc, 6 * n_mc);
 	return uvio_net_ctrl_cmd(net, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET,
 				 buf, off + 4 + 6 * n_mc);
 }
@@ -190,8 +194,8 @@ int uvio_net_set_queue_pairs(struct uvio_net *net, uint16_t pairs)
 					   VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2);
 }
 
-/* Spec 5.1.6.5.7.1: the table length is a power of two; entries are
- * receive virtqueue indexes (2 * pair). */
+/* Spec 5.1.6.5.7.1: the table length is a power of two; each entry is
+ * bits 1-16 of a receive virtqueue's index, i.e. its pair number. */
 int uvio_net_set_rss(struct uvio_net *net, uint32_t hash_types, const uint8_t *key,
 		     uint8_t key_len, const uint16_t *table, uint16_t table_len)
 {
@@ -203,6 +207,7 @@ int uvio_net_set_rss(struct uvio_net *net, uint32_t hash_types, const uint8_t *k
 	if (rc)
 		return rc;
 	if (!table_len || (table_len & mask) ||
+	    (hash_types & ~net->info.supported_hash_types) ||
 	    table_len > net->info.rss_max_indirection_table_length ||
 	    key_len > net->info.rss_max_key_size || 11u + 2u * table_len + key_len > sizeof(buf))
 		return -EINVAL;
@@ -210,11 +215,9 @@ int uvio_net_set_rss(struct uvio_net *net, uint32_t hash_types, const uint8_t *k
 	memcpy(buf + 4, &mask, 2);
 	memcpy(buf + 6, &zero, 2);
 	for (uint16_t i = 0; i < table_len; i++, off += 2) {
-		uint16_t vq = (uint16_t)(2 * table[i]);
-
 		if (table[i] >= net->info.queue_pairs)
 			return -EINVAL;
-		memcpy(buf + off, &vq, 2);
+		memcpy(buf + off, &table[i], 2);
 	}
 	memcpy(buf + off, &max_tx, 2);
 	buf[off + 2] = key_len;

@@ -105,7 +105,8 @@ static int read_config(struct uvio_net *net, struct uvio_err *err)
 	if (!rc && has(net, VIRTIO_NET_F_MTU))
 		rc = cfg(net, CFG(mtu), &in->mtu, 2, err);
 	in->max_queue_pairs = 1;
-	if (!rc && has(net, VIRTIO_NET_F_MQ))
+	/* Spec 5.1.2: N comes from max_virtqueue_pairs with MQ or RSS. */
+	if (!rc && (has(net, VIRTIO_NET_F_MQ) || has(net, VIRTIO_NET_F_RSS)))
 		rc = cfg(net, CFG(max_virtqueue_pairs), &in->max_queue_pairs, 2, err);
 	if (!rc && has(net, VIRTIO_NET_F_RSS))
 		rc = read_rss_config(net, err);
@@ -203,11 +204,14 @@ static int start(struct uvio_net *net, struct uvio_err *err)
 {
 	int rc = 0;
 
-	/* Spec 5.1.5: rx buffers before DRIVER_OK is allowed and avoids drops. */
+	/* Spec 5.1.5: rx buffers go in before DRIVER_OK, so nothing arriving
+	 * first is dropped; the notification must wait for it (3.1.1). */
 	for (uint16_t q = 0; q < net->info.queue_pairs; q++)
-		uvio_net_rxq_fill(net, &net->rxq[q]);
+		uvio_net_rxq_fill(net, &net->rxq[q], false);
 	if ((rc = uvio_dev_start(net->dev)))
 		return uvio_err_set(err, rc, "%s", uvio_dev_error(net->dev));
+	for (uint16_t q = 0; q < net->info.queue_pairs; q++)
+		uvio_vq_kick(net->rxq[q].vq);
 	if (net->info.queue_pairs > 1 || has(net, VIRTIO_NET_F_MQ))
 		rc = uvio_net_set_queue_pairs(net, net->info.queue_pairs);
 	if (rc && net->info.queue_pairs > 1)

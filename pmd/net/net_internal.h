@@ -56,7 +56,7 @@ struct uvio_net {
 	char error[UVIO_ERR_MSG_MAX];
 };
 
-int uvio_net_rxq_fill(struct uvio_net *net, struct net_rxq *rxq);
+int uvio_net_rxq_fill(struct uvio_net *net, struct net_rxq *rxq, bool kick);
 void uvio_net_rxq_drain(struct uvio_net *net, struct net_rxq *rxq);
 void uvio_net_txq_drain(struct net_txq *txq);
 int uvio_net_ctrl_init(struct uvio_net *net);

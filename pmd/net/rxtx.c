@@ -20,7 +20,7 @@ static void rx_post(struct uvio_net *net, struct net_rxq *rxq, struct uvio_pkt *
 	uvio_vq_add(rxq->vq, &sg, 0, 1, p);
 }
 
-int uvio_net_rxq_fill(struct uvio_net *net, struct net_rxq *rxq)
+int uvio_net_rxq_fill(struct uvio_net *net, struct net_rxq *rxq, bool kick)
 {
 	struct uvio_pkt *pkts[NET_BURST];
 	unsigned room = uvio_vq_num_free(rxq->vq), posted = 0;
@@ -41,7 +41,7 @@ int uvio_net_rxq_fill(struct uvio_net *net, struct net_rxq *rxq)
 		room -= n;
 		posted += n;
 	}
-	if (posted)
+	if (posted && kick)
 		uvio_vq_kick(rxq->vq);
 	return (int)posted;
 }
@@ -162,7 +162,7 @@ uint16_t uvio_net_rx_burst(struct uvio_net *net, uint16_t q,
 	rxq->st->rx_packets += got;
 	rxq->st->rx_bytes += bytes;
 	if (uvio_vq_num_free(rxq->vq) >= NET_BURST / 2 && !uvio_vq_is_broken(rxq->vq))
-		uvio_net_rxq_fill(net, rxq);
+		uvio_net_rxq_fill(net, rxq, true);
 	return got;
 }
 
@@ -192,10 +192,14 @@ void uvio_net_txq_drain(struct net_txq *txq)
 }
 
 /* The header in the headroom (spec 5.1.6.2): offloads, or all zero. */
-static void tx_header(struct uvio_pkt *p, struct virtio_net_hdr_mrg_rxbuf *h,
-		      uint32_t offloads)
+static int tx_header(const struct uvio_net *net, struct uvio_pkt *p,
+		     struct virtio_net_hdr_mrg_rxbuf *h)
 {
-	memset(h, 0, sizeof(*h));
+	uint32_t offloads = net->info.offloads;
+
+	/* Legacy devices without MRG_RXBUF have a 10-byte header: clearing
+	 * 12 would eat the frame's first bytes. */
+	memset(h, 0, net->hdr_len);
 	if ((p->ol_flags & (UVIO_PKT_TX_CSUM | UVIO_PKT_TX_TSO4 | UVIO_PKT_TX_TSO6)) &&
 	    (offloads & (UVIO_NET_OFF_TX_CSUM | UVIO_NET_OFF_TSO))) {
 		h->hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
@@ -204,11 +208,17 @@ static void tx_header(struct uvio_pkt *p, struct virtio_net_hdr_mrg_rxbuf *h,
 	}
 	if ((p->ol_flags & (UVIO_PKT_TX_TSO4 | UVIO_PKT_TX_TSO6)) &&
 	    (offloads & UVIO_NET_OFF_TSO)) {
-		h->hdr.gso_type = p->ol_flags & UVIO_PKT_TX_TSO4 ? VIRTIO_NET_HDR_GSO_TCPV4
-								 : VIRTIO_NET_HDR_GSO_TCPV6;
+		bool v4 = p->ol_flags & UVIO_PKT_TX_TSO4;
+
+		/* Spec 5.1.6.2.1: a GSO type only with its HOST_TSO feature. */
+		if (!uvio_dev_has_feature(net->dev, v4 ? VIRTIO_NET_F_HOST_TSO4
+						       : VIRTIO_NET_F_HOST_TSO6))
+			return -ENOTSUP;
+		h->hdr.gso_type = v4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
 		h->hdr.gso_size = p->tso_segsz;
 		h->hdr.hdr_len = p->hdr_len;
 	}
+	return 0;
 }
 
 #define TX_MAX_SEGS 64
@@ -221,7 +231,8 @@ static int tx_one(struct uvio_net *net, struct net_txq *txq, struct uvio_pkt *p)
 
 	if (p->data_off < net->hdr_len || p->nb_segs > TX_MAX_SEGS)
 		return -EINVAL;
-	tx_header(p, (void *)((char *)p + p->data_off - net->hdr_len), net->info.offloads);
+	if (tx_header(net, p, (void *)((char *)p + p->data_off - net->hdr_len)))
+		return -ENOTSUP;
 	sg[0] = (struct uvio_sg){ p->buf_iova + p->data_off - net->hdr_len,
 				  (uint32_t)p->data_len + net->hdr_len };
 	for (struct uvio_pkt *s = p->next; s; s = s->next) {

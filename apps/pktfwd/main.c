@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pktfwd: forward, generate or check packets on uvio virtio-net ports.
+ * The main thread parses, opens, starts one polling thread per queue, then
+ * only watches the clock, the signals and the stats, and reports.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <uvio/net.h>
+
+#include "pktfwd.h"
+
+#define TICK_NS    10000000ull  /* how often the main thread looks */
+#define LINGER_NS 200000000ull  /* let the devices send what they took */
+
+static struct pf_ctx ctx;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&ctx.stop, true);      /* lock-free: signal-safe */
+}
+
+static void handle_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000u),
+			       (long)(ns % 1000000000u) };
+
+	nanosleep(&ts, NULL);   /* a signal cuts it short: fine */
+}
+
+/* Until a signal, --duration, --count or a failure says stop. */
+static void watch(void)
+{
+	const struct pf_opts *o = &ctx.o;
+	uint64_t deadline = o->duration > 0 ?
+		ctx.start_ns + (uint64_t)(o->duration * 1e9) : UINT64_MAX;
+	uint64_t every = (uint64_t)(o->stats_interval * 1e9);
+	struct pf_stats_snap a, b;
+	uint64_t next = ctx.start_ns + every;
+
+	pf_stats_snap(&ctx, &a);
+	while (!atomic_load(&ctx.stop)) {
+		uint64_t now = pf_now_ns();
+
+		if (now >= deadline ||
+		    atomic_load(&ctx.threads_done) == ctx.nthreads)
+			break;
+		if (every && now >= next) {
+			pf_stats_snap(&ctx, &b);
+			pf_stats_line(&ctx, &a, &b);
+			a = b;
+			next += every;
+			if (next <= now)
+				next = now + every;
+		}
+		sleep_ns(TICK_NS);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	char err[PF_ERR_MAX];
+	int rc = pf_parse_options(argc, argv, &ctx.o, err, sizeof(err));
+	int status = 1;
+
+	if (rc == 1) {
+		pf_usage(stdout);
+		return 0;
+	}
+	if (rc) {
+		fprintf(stderr, "pktfwd: %s (see pktfwd --help)\n", err);
+		return 2;
+	}
+	handle_signals();
+	if (pf_ports_open(&ctx))
+		goto out;
+	if (ctx.o.pcap) {
+		if (pf_pcap_open(&ctx.pcap, ctx.o.pcap, PF_PCAP_SNAPLEN,
+				 ctx.o.pcap_count, err, sizeof(err))) {
+			fprintf(stderr, "pktfwd: %s\n", err);
+			goto out;
+		}
+		ctx.pcap_on = true;
+	}
+	if (atomic_load(&ctx.stop))         /* a signal during set-up */
+		goto out;
+	if (pf_threads_start(&ctx)) {
+		fprintf(stderr, "pktfwd: cannot start the polling threads\n");
+		atomic_store(&ctx.failed, true);
+	} else {
+		watch();
+	}
+	pf_threads_join(&ctx);
+	if (ctx.o.mode != PF_RXONLY)
+		sleep_ns(LINGER_NS);
+	status = pf_summary(&ctx, stdout);
+	if (atomic_load(&ctx.failed))
+		status = 1;
+out:
+	if (ctx.pcap_on && pf_pcap_close(&ctx.pcap)) {
+		fprintf(stderr, "pktfwd: writing %s failed\n", ctx.o.pcap);
+		status = 1;
+	}
+	pf_ports_close(&ctx);
+	for (unsigned q = 0; ctx.thr && q < ctx.nthreads; q++)
+		pf_checker_fini(&ctx.thr[q].ck);
+	free(ctx.thr);
+	return status;
+}

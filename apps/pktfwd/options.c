@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: MIT */
+/* pktfwd command line: parsed and checked here, nothing touches a device. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uvio/net.h>
+
+#include "pktfwd.h"
+
+void pf_usage(FILE *f)
+{
+	fprintf(f,
+"usage: pktfwd -p DEV [-p DEV]... --mode io|macswap|txonly|rxonly [options]\n"
+"  -p, --port DEV        device, pci:BDF (repeatable, up to %d)\n"
+"  --mode M              io: forward port 0<->1 (one port: back out of it);\n"
+"                        macswap: io with MACs swapped; txonly: generate\n"
+"                        UDP/IPv4; rxonly: count and check received frames\n"
+"  --queues N            queue pairs per port, one thread per queue (1)\n"
+"  --burst N             frames per rx/tx burst, 1..%d (32)\n"
+"  --pkt-size N          txonly frame bytes without FCS, %d..%d (64)\n"
+"  --mtu-frames          txonly frames as large as each port's MTU allows\n"
+"  --count N             stop after N frames (txonly sent, rxonly received,\n"
+"                        io forwarded); k/M/G suffixes\n"
+"  --duration S          stop after S seconds (rxonly --count: exit 1 if\n"
+"                        fewer than N arrived by then)\n"
+"  --rate PPS            txonly pacing over all threads (token bucket)\n"
+"  --stats-interval S    stats line to stderr every S seconds, 0 off (1)\n"
+"  --json                summary as one JSON object on stdout\n"
+"  --pcap FILE           write the first --pcap-count received frames\n"
+"  --pcap-count N        (1000)\n"
+"  --promisc on|off      set promiscuous mode (exit 1 when unsupported)\n"
+"  --offload LIST        csum,tso,rxcsum,lro,rss\n"
+"  --src-mac M --dst-mac M --src-ip A --dst-ip A --src-port P --dst-port P\n"
+"                        txonly headers (src MAC: the port's; dst MAC:\n"
+"                        ff:ff:ff:ff:ff:ff; 198.18.0.1 -> 198.18.0.2,\n"
+"                        1024 -> 1025)\n"
+"  --flows N             txonly: vary the UDP source port over N values (1)\n"
+"  -h, --help\n"
+"Exit: 0 ok, 1 runtime error or failed check, 2 usage error.\n",
+		PF_MAX_PORTS, PF_MAX_BURST, PF_MIN_FRAME, PF_MAX_FRAME);
+}
+
+const char *pf_mode_name(enum pf_mode m)
+{
+	static const char *const names[] = {
+		[PF_IO] = "io", [PF_MACSWAP] = "macswap",
+		[PF_TXONLY] = "txonly", [PF_RXONLY] = "rxonly",
+	};
+
+	return (unsigned)m < 4 ? names[m] : "?";
+}
+
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int pf_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	char tail;
+
+	if (strlen(s) != 17)
+		return -1;
+	for (int i = 0; i < 6; i++) {
+		const char *b = s + 3 * i;
+
+		if (!isxdigit((unsigned char)b[0]) ||
+		    !isxdigit((unsigned char)b[1]))
+			return -1;
+		if (i < 5 && b[2] != ':')
+			return -1;
+	}
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &tail) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return 0;
+}
+
+int pf_parse_ipv4(const char *s, uint32_t *ip)
+{
+	uint32_t r = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v = 0, digits = 0;
+
+		while (*s >= '0' && *s <= '9') {
+			v = v * 10 + (unsigned)(*s++ - '0');
+			if (++digits > 3)
+				return -1;
+		}
+		if (!digits || v > 255)
+			return -1;
+		r = r << 8 | v;
+		if (i < 3 && *s++ != '.')
+			return -1;
+	}
+	if (*s)
+		return -1;
+	*ip = r;
+	return 0;
+}
+
+/* Unsigned decimal with an optional k/M/G (powers of 1000) suffix. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mul = 1;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': mul = 1000; end++; break;
+	case 'm': case 'M': mul = 1000000; end++; break;
+	case 'g': case 'G': mul = 1000000000; end++; break;
+	default: break;
+	}
+	if (*end || (mul > 1 && v > UINT64_MAX / mul))
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if ((*s < '0' || *s > '9') && *s != '.')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !isfinite(v) || v < 0 || v > 1e9)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_offloads(const char *s, uint32_t *out)
+{
+	static const struct { const char *name; uint32_t bit; } names[] = {
+		{ "csum", UVIO_NET_OFF_TX_CSUM }, { "tso", UVIO_NET_OFF_TSO },
+		{ "rxcsum", UVIO_NET_OFF_RX_CSUM }, { "lro", UVIO_NET_OFF_LRO },
+		{ "rss", UVIO_NET_OFF_RSS },
+	};
+	uint32_t r = 0;
+
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		size_t i;
+
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strlen(names[i].name) == n &&
+			    !strncmp(names[i].name, s, n))
+				break;
+		if (i == sizeof(names) / sizeof(names[0]))
+			return -1;
+		r |= names[i].bit;
+		s += n;
+		if (*s == ',' && *++s == '\0')
+			return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+enum {
+	O_MODE = 256, O_QUEUES, O_BURST, O_PKT_SIZE, O_MTU_FRAMES, O_COUNT,
+	O_DURATION, O_RATE, O_STATS, O_JSON, O_PCAP, O_PCAP_COUNT, O_PROMISC,
+	O_OFFLOAD, O_SRC_MAC, O_DST_MAC, O_SRC_IP, O_DST_IP, O_SRC_PORT,
+	O_DST_PORT, O_FLOWS,
+};
+
+static const struct option long_opts[] = {
+	{ "port", required_argument, NULL, 'p' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "mode", required_argument, NULL, O_MODE },
+	{ "queues", required_argument, NULL, O_QUEUES },
+	{ "burst", required_argument, NULL, O_BURST },
+	{ "pkt-size", required_argument, NULL, O_PKT_SIZE },
+	{ "mtu-frames", no_argument, NULL, O_MTU_FRAMES },
+	{ "count", required_argument, NULL, O_COUNT },
+	{ "duration", required_argument, NULL, O_DURATION },
+	{ "rate", required_argument, NULL, O_RATE },
+	{ "stats-interval", required_argument, NULL, O_STATS },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "pcap", required_argument, NULL, O_PCAP },
+	{ "pcap-count", required_argument, NULL, O_PCAP_COUNT },
+	{ "promisc", required_argument, NULL, O_PROMISC },
+	{ "offload", required_argument, NULL, O_OFFLOAD },
+	{ "src-mac", required_argument, NULL, O_SRC_MAC },
+	{ "dst-mac", required_argument, NULL, O_DST_MAC },
+	{ "src-ip", required_argument, NULL, O_SRC_IP },
+	{ "dst-ip", required_argument, NULL, O_DST_IP },
+	{ "src-port", required_argument, NULL, O_SRC_PORT },
+	{ "dst-port", required_argument, NULL, O_DST_PORT },
+	{ "flows", required_argument, NULL, O_FLOWS },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *opt_name(int c)
+{
+	for (const struct option *lo = long_opts; lo->name; lo++)
+		if (lo->val == c)
+			return lo->name;
+	return "?";
+}
+
+/* An unsigned option within [lo, hi]. */
+static int num_opt(int c, const char *arg, uint64_t lo, uint64_t hi,
+		   uint64_t *out, char *err, size_t errlen)
+{
+	uint64_t v;
+
+	if (parse_u64(arg, &v))
+		return bad(err, errlen, "--%s: '%s' is not a number",
+			    opt_name(c), arg);
+	if (v < lo || v > hi)
+		return bad(err, errlen, "--%s: %s is out of range %llu..%llu",
+			    opt_name(c), arg, (unsigned long long)lo,
+			    (unsigned long long)hi);
+	*out = v;
+	return 0;
+}
+
+static void defaults(struct pf_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->mode = PF_IO;
+	o->queues = 1;
+	o->burst = 32;
+	o->pkt_size = 64;
+	o->stats_interval = 1;
+	o->pcap_count = 1000;
+	o->promisc = -1;
+	memset(o->dst_mac, 0xff, 6);
+	o->src_ip = 198u << 24 | 18u << 16 | 1;       /* 198.18.0.1 (RFC 2544) */
+	o->dst_ip = 198u << 24 | 18u << 16 | 2;
+	o->src_port = 1024;
+	o->dst_port = 1025;
+	o->flows = 1;
+}
+
+static int one_opt(struct pf_opts *o, int c, const char *arg, bool *have_mode,
+		   char *err, size_t errlen)
+{
+	uint64_t v;
+
+	switch (c) {
+	case 'p':
+		if (o->nports == PF_MAX_PORTS)
+			return bad(err, errlen, "too many -p (at most %d)",
+				    PF_MAX_PORTS);
+		if (strncmp(arg, "pci:", 4) || !arg[4])
+			return bad(err, errlen, "-p %s: expected pci:BDF", arg);
+		o->ports[o->nports++] = arg;
+		return 0;
+	case O_MODE:
+		for (int m = PF_IO; m <= PF_RXONLY; m++)
+			if (!strcmp(arg, pf_mode_name((enum pf_mode)m))) {
+				o->mode = (enum pf_mode)m;
+				*have_mode = true;
+				return 0;
+			}
+		return bad(err, errlen, "--mode %s: unknown mode (io, macswap, "
+			    "txonly, rxonly)", arg);
+	case O_QUEUES:
+		if (num_opt(c, arg, 1, PF_MAX_QUEUES, &v, err, errlen))
+			return -1;
+		o->queues = (unsigned)v;
+		return 0;
+	case O_BURST:
+		if (num_opt(c, arg, 1, PF_MAX_BURST, &v, err, errlen))
+			return -1;
+		o->burst = (unsigned)v;
+		return 0;
+	case O_PKT_SIZE:
+		if (num_opt(c, arg, PF_MIN_FRAME, PF_MAX_FRAME, &v, err, errlen))
+			return -1;
+		o->pkt_size = (unsigned)v;
+		return 0;
+	case O_MTU_FRAMES:
+		o->mtu_frames = true;
+		return 0;
+	case O_COUNT:
+		return num_opt(c, arg, 1, UINT64_MAX / 2, &o->count, err,
+			       errlen);
+	case O_RATE:
+		return num_opt(c, arg, 1, 1000000000000ull, &o->rate, err,
+			       errlen);
+	case O_PCAP_COUNT:
+		return num_opt(c, arg, 1, UINT32_MAX, &o->pcap_count, err,
+			       errlen);
+	case O_FLOWS:
+		if (num_opt(c, arg, 1, PF_MAX_FLOWS, &v, err, errlen))
+			return -1;
+		o->flows = (unsigned)v;
+		return 0;
+	case O_SRC_PORT: case O_DST_PORT:
+		if (num_opt(c, arg, 0, 65535, &v, err, errlen))
+			return -1;
+		*(c == O_SRC_PORT ? &o->src_port : &o->dst_port) = (uint16_t)v;
+		return 0;
+	case O_DURATION: case O_STATS: {
+		double *d = c == O_DURATION ? &o->duration : &o->stats_interval;
+
+		if (parse_seconds(arg, d) || (c == O_DURATION && *d == 0))
+			return bad(err, errlen, "--%s: '%s' is not a %s number "
+				    "of seconds", opt_name(c), arg,
+				    c == O_DURATION ? "positive" : "valid");
+		return 0;
+	}
+	case O_JSON:
+		o->json = true;
+		return 0;
+	case O_PCAP:
+		if (!*arg)
+			return bad(err, errlen, "--pcap: empty file name");
+		o->pcap = arg;
+		return 0;
+	case O_PROMISC:
+		if (strcmp(arg, "on") && strcmp(arg, "off"))
+			return bad(err, errlen, "--promisc %s: expected on or "
+				    "off", arg);
+		o->promisc = !strcmp(arg, "on");
+		return 0;
+	case O_OFFLOAD:
+		if (parse_offloads(arg, &o->offloads))
+			return bad(err, errlen, "--offload %s: expected a comma "
+				    "list of csum, tso, rxcsum, lro, rss", arg);
+		return 0;
+	case O_SRC_MAC: case O_DST_MAC:
+		if (pf_parse_mac(arg, c == O_SRC_MAC ? o->src_mac : o->dst_mac))
+			return bad(err, errlen, "--%s %s: bad MAC address "
+				    "(expected xx:xx:xx:xx:xx:xx)", opt_name(c),
+				    arg);
+		if (c == O_SRC_MAC)
+			o->src_mac_set = true;
+		return 0;
+	case O_SRC_IP: case O_DST_IP:
+		if (pf_parse_ipv4(arg, c == O_SRC_IP ? &o->src_ip : &o->dst_ip))
+			return bad(err, errlen, "--%s %s: bad IPv4 address "
+				    "(expected a.b.c.d)", opt_name(c), arg);
+		return 0;
+	default:
+		return bad(err, errlen, "internal: option %d", c);
+	}
+}
+
+int pf_parse_options(int argc, char **argv, struct pf_opts *o, char *err,
+		     size_t errlen)
+{
+	bool have_mode = false;
+	int c;
+
+	defaults(o);
+	err[0] = '\0';
+	opterr = 0;
+	optind = 0;     /* GNU: start over, so tests can parse many times */
+	/* '+': stop at the first non-option; ':': report missing values. */
+	while ((c = getopt_long(argc, argv, "+:p:h", long_opts, NULL)) != -1) {
+		if (c == 'h')
+			return 1;
+		if (c == '?')
+			return bad(err, errlen, "unknown option '%s'",
+				    argv[optind - 1]);
+		if (c == ':')
+			return bad(err, errlen, "option '%s' needs a value",
+				    argv[optind - 1]);
+		if (one_opt(o, c, optarg, &have_mode, err, errlen))
+			return -1;
+	}
+	if (optind < argc)
+		return bad(err, errlen, "unexpected argument '%s'",
+			    argv[optind]);
+	if (!have_mode)
+		return bad(err, errlen, "--mode is required (io, macswap, "
+			    "txonly, rxonly)");
+	if (!o->nports)
+		return bad(err, errlen, "--mode %s needs at least one port: "
+			    "-p pci:BDF", pf_mode_name(o->mode));
+	if (o->rate && o->rate < (uint64_t)o->nports * o->queues)
+		return bad(err, errlen, "--rate %llu is less than one frame per "
+			    "second for each of %u port queues",
+			    (unsigned long long)o->rate, o->nports * o->queues);
+	if ((uint32_t)o->src_port + o->flows - 1 > 65535)
+		return bad(err, errlen, "--src-port %u with --flows %u goes "
+			    "past port 65535", o->src_port, o->flows);
+	return 0;
+}

@@ -243,7 +243,8 @@ int uvio_dev_write_config(struct uvio_dev *dev, uint32_t off, const void *buf, u
 
 static uint16_t choose_size(const struct uvio_dev *dev, uint16_t max, uint16_t want)
 {
-	uint16_t size = want && want < max ? want : max;
+	/* A legacy device's queue size is fixed (spec 4.1.4.8): take it. */
+	uint16_t size = want && want < max && !dev->legacy ? want : max;
 
 	if (!(dev->features & (1ULL << VIRTIO_F_RING_PACKED)))
 		while (size & (size - 1))
@@ -290,7 +291,8 @@ int uvio_dev_setup_queue(struct uvio_dev *dev, uint16_t q, uint16_t size,
 	rc = dev->ops->setup_queue(dev->t, q, p.size, &addrs);
 	if (rc) {
 		free_queue(dev, q);
-		return dev_error(dev, rc, "queue %u: the transport refused it", q);
+		return dev_error(dev, rc, "queue %u: the transport refused it (%s)", q,
+				 strerror(-rc));
 	}
 	*out = dev->queues[q].vq;
 	return 0;

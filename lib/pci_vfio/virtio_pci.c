@@ -1,0 +1,470 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtio-pci transport for modern devices (virtio 1.x spec 4.1): the
+ * vendor capabilities locate the common configuration, notification, ISR
+ * and device configuration structures in the BARs (4.1.4); everything
+ * after that is loads and stores through the bus (VFIO or UIO, see
+ * pci_internal.h). Legacy devices are in virtio_pci_legacy.c.
+ *
+ * uvio polls: no MSI-X vector is ever assigned (VIRTIO_MSI_NO_VECTOR for
+ * the config change and every queue).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_pci.h>
+
+#include "pci_internal.h"
+
+#ifndef VIRTIO_F_NOTIFICATION_DATA
+#define VIRTIO_F_NOTIFICATION_DATA 38  /* spec 6; missing from older UAPI headers */
+#endif
+#ifndef VIRTIO_F_NOTIF_CONFIG_DATA
+#define VIRTIO_F_NOTIF_CONFIG_DATA 39  /* spec 6 */
+#endif
+
+#define RESET_TIMEOUT_MS 1000
+
+/* One structure found through a vendor capability. */
+struct vcap {
+	int bar;          /* -1: not found */
+	uint64_t off;     /* in the BAR */
+	uint32_t len;
+};
+
+/* Where queue q is notified: cached at setup so that notify is one
+ * store (spec 4.1.4.4). */
+struct vq_notify {
+	volatile uint8_t *va;   /* NULL: not set up, or the BAR is not mapped */
+	uint64_t off;           /* in the notify BAR, for pwrite */
+	uint16_t vqn;           /* queue index, or queue_notify_data */
+	bool set;
+};
+
+struct vpci {
+	struct uvio_pci_bus *bus;
+	struct vcap common, notify, isr, device;
+	uint32_t notify_mult;
+	uint16_t num_queues;
+	uint64_t features;        /* what the driver wrote */
+	struct vq_notify *nq;     /* num_queues entries */
+};
+
+static const struct uvio_transport_ops modern_ops_vfio, modern_ops_uio;
+
+/* ---- the common configuration (spec 4.1.4.3) ---------------------------- */
+
+static uint8_t cc_read8(struct vpci *v, uint32_t off)
+{
+	return uvio_pci_bar_read8(v->bus, v->common.bar, v->common.off + off);
+}
+
+static uint16_t cc_read16(struct vpci *v, uint32_t off)
+{
+	return uvio_pci_bar_read16(v->bus, v->common.bar, v->common.off + off);
+}
+
+static uint32_t cc_read32(struct vpci *v, uint32_t off)
+{
+	return uvio_pci_bar_read32(v->bus, v->common.bar, v->common.off + off);
+}
+
+static void cc_write8(struct vpci *v, uint32_t off, uint8_t val)
+{
+	uvio_pci_bar_write8(v->bus, v->common.bar, v->common.off + off, val);
+}
+
+static void cc_write16(struct vpci *v, uint32_t off, uint16_t val)
+{
+	uvio_pci_bar_write16(v->bus, v->common.bar, v->common.off + off, val);
+}
+
+static void cc_write32(struct vpci *v, uint32_t off, uint32_t val)
+{
+	uvio_pci_bar_write32(v->bus, v->common.bar, v->common.off + off, val);
+}
+
+/* 64-bit fields are written as two 32-bit halves, low first (4.1.3.1). */
+static void cc_write64(struct vpci *v, uint32_t lo, uint32_t hi, uint64_t val)
+{
+	cc_write32(v, lo, (uint32_t)val);
+	cc_write32(v, hi, (uint32_t)(val >> 32));
+}
+
+/* ---- device configuration (spec 4.1.4.6) -------------------------------- */
+
+/*
+ * Spec 4.1.3.1: 8-bit fields with 8-bit accesses, 16-bit with aligned
+ * 16-bit, 32- and 64-bit with aligned 32-bit ones. A caller reading a
+ * whole struct gets the widest aligned access at each offset.
+ */
+static int cfg_access(struct uvio_pci_bus *bus, int bar, uint64_t base,
+		      uint32_t off, uint8_t *buf, uint32_t len, bool write)
+{
+	while (len) {
+		uint64_t at = base + off;
+		unsigned w = len >= 4 && !(off & 3) ? 4 : len >= 2 && !(off & 1) ? 2 : 1;
+		int rc = 0;
+
+		if (write) {
+			uint32_t v32;
+			uint16_t v16;
+
+			if (w == 4) {
+				memcpy(&v32, buf, 4);
+				rc = uvio_pci_bar_write32(bus, bar, at, v32);
+			} else if (w == 2) {
+				memcpy(&v16, buf, 2);
+				rc = uvio_pci_bar_write16(bus, bar, at, v16);
+			} else {
+				rc = uvio_pci_bar_write8(bus, bar, at, buf[0]);
+			}
+		} else if (w == 4) {
+			uint32_t v32 = uvio_pci_bar_read32(bus, bar, at);
+
+			memcpy(buf, &v32, 4);
+		} else if (w == 2) {
+			uint16_t v16 = uvio_pci_bar_read16(bus, bar, at);
+
+			memcpy(buf, &v16, 2);
+		} else {
+			buf[0] = uvio_pci_bar_read8(bus, bar, at);
+		}
+		if (rc)
+			return rc;
+		buf += w;
+		off += w;
+		len -= w;
+	}
+	return 0;
+}
+
+int uvio_virtio_pci_cfg_access(struct uvio_pci_bus *bus, int bar, uint64_t base,
+			       uint32_t off, void *buf, uint32_t len, bool write)
+{
+	return cfg_access(bus, bar, base, off, buf, len, write);
+}
+
+static int m_read_config(void *t, uint32_t off, void *buf, uint32_t len)
+{
+	struct vpci *v = t;
+
+	if (v->device.bar < 0 || off > v->device.len || len > v->device.len - off)
+		return -EINVAL;
+	return cfg_access(v->bus, v->device.bar, v->device.off, off, buf, len, false);
+}
+
+static int m_write_config(void *t, uint32_t off, const void *buf, uint32_t len)
+{
+	struct vpci *v = t;
+
+	if (v->device.bar < 0 || off > v->device.len || len > v->device.len - off)
+		return -EINVAL;
+	return cfg_access(v->bus, v->device.bar, v->device.off, off, (void *)buf,
+			  len, true);
+}
+
+static uint32_t m_config_generation(void *t)
+{
+	return cc_read8(t, VIRTIO_PCI_COMMON_CFGGENERATION);
+}
+
+/* ---- status and features (spec 4.1.4.3, 3.1.1) -------------------------- */
+
+static uint8_t m_get_status(void *t)
+{
+	return cc_read8(t, VIRTIO_PCI_COMMON_STATUS);
+}
+
+static void m_set_status(void *t, uint8_t status)
+{
+	cc_write8(t, VIRTIO_PCI_COMMON_STATUS, status);
+}
+
+/* Spec 4.1.4.3.2: after writing 0 the driver waits for 0 to read back. */
+static int m_reset(void *t)
+{
+	struct vpci *v = t;
+	struct timespec ms = { 0, 1000000 };
+
+	cc_write8(v, VIRTIO_PCI_COMMON_STATUS, 0);
+	for (int i = 0; cc_read8(v, VIRTIO_PCI_COMMON_STATUS) != 0; i++) {
+		if (i >= RESET_TIMEOUT_MS)
+			return -ETIMEDOUT;
+		nanosleep(&ms, NULL);
+	}
+	for (uint16_t q = 0; q < v->num_queues; q++)
+		v->nq[q].set = false;
+	v->features = 0;
+	/* Polling: no config-change interrupt. */
+	cc_write16(v, VIRTIO_PCI_COMMON_MSIX, VIRTIO_MSI_NO_VECTOR);
+	return 0;
+}
+
+static uint64_t m_get_features(void *t)
+{
+	struct vpci *v = t;
+	uint64_t lo, hi;
+
+	cc_write32(v, VIRTIO_PCI_COMMON_DFSELECT, 0);
+	lo = cc_read32(v, VIRTIO_PCI_COMMON_DF);
+	cc_write32(v, VIRTIO_PCI_COMMON_DFSELECT, 1);
+	hi = cc_read32(v, VIRTIO_PCI_COMMON_DF);
+	return hi << 32 | lo;
+}
+
+static int m_set_features(void *t, uint64_t features)
+{
+	struct vpci *v = t;
+
+	cc_write32(v, VIRTIO_PCI_COMMON_GFSELECT, 0);
+	cc_write32(v, VIRTIO_PCI_COMMON_GF, (uint32_t)features);
+	cc_write32(v, VIRTIO_PCI_COMMON_GFSELECT, 1);
+	cc_write32(v, VIRTIO_PCI_COMMON_GF, (uint32_t)(features >> 32));
+	v->features = features;
+	return 0;
+}
+
+static bool m_is_legacy(void *t)
+{
+	(void)t;
+	return false;
+}
+
+/* ---- queues (spec 4.1.5.1.3, 4.1.4.4) ------------------------------------ */
+
+static uint16_t m_max_queues(void *t)
+{
+	return ((struct vpci *)t)->num_queues;
+}
+
+static uint16_t m_queue_max_size(void *t, uint16_t q)
+{
+	struct vpci *v = t;
+
+	if (q >= v->num_queues)
+		return 0;
+	cc_write16(v, VIRTIO_PCI_COMMON_Q_SELECT, q);
+	return cc_read16(v, VIRTIO_PCI_COMMON_Q_SIZE);
+}
+
+static int m_setup_queue(void *t, uint16_t q, uint16_t size,
+			 const struct uvio_vq_addrs *a)
+{
+	struct vpci *v = t;
+	bool ndata = v->features & (1ULL << VIRTIO_F_NOTIFICATION_DATA);
+	uint64_t noff;
+	uint16_t max;
+
+	if (q >= v->num_queues)
+		return -ENOENT;
+	cc_write16(v, VIRTIO_PCI_COMMON_Q_SELECT, q);
+	max = cc_read16(v, VIRTIO_PCI_COMMON_Q_SIZE);
+	if (!size || size > max)
+		return -EINVAL;
+	if (cc_read16(v, VIRTIO_PCI_COMMON_Q_ENABLE))
+		return -EBUSY;
+	cc_write16(v, VIRTIO_PCI_COMMON_Q_SIZE, size);
+	cc_write16(v, VIRTIO_PCI_COMMON_Q_MSIX, VIRTIO_MSI_NO_VECTOR);
+	cc_write64(v, VIRTIO_PCI_COMMON_Q_DESCLO, VIRTIO_PCI_COMMON_Q_DESCHI, a->desc);
+	cc_write64(v, VIRTIO_PCI_COMMON_Q_AVAILLO, VIRTIO_PCI_COMMON_Q_AVAILHI, a->driver);
+	cc_write64(v, VIRTIO_PCI_COMMON_Q_USEDLO, VIRTIO_PCI_COMMON_Q_USEDHI, a->device);
+
+	/* Spec 4.1.4.4: cap.offset + queue_notify_off * notify_off_multiplier,
+	 * and the write (2 bytes, 4 with NOTIFICATION_DATA) must fit in the
+	 * capability. */
+	noff = (uint64_t)cc_read16(v, VIRTIO_PCI_COMMON_Q_NOFF) * v->notify_mult;
+	if (noff + (ndata ? 4 : 2) > v->notify.len)
+		return -EIO;
+	v->nq[q].off = v->notify.off + noff;
+	v->nq[q].va = v->bus->bar[v->notify.bar].va ?
+		      v->bus->bar[v->notify.bar].va + v->nq[q].off : NULL;
+	v->nq[q].vqn = q;
+	if (v->features & (1ULL << VIRTIO_F_NOTIF_CONFIG_DATA))
+		v->nq[q].vqn = cc_read16(v, VIRTIO_PCI_COMMON_Q_NDATA);
+	v->nq[q].set = true;
+	cc_write16(v, VIRTIO_PCI_COMMON_Q_ENABLE, 1);
+	return 0;
+}
+
+/* Spec 4.1.4.3.2: the driver must not write 0 to queue_enable; a reset
+ * disables the queues. */
+static void m_del_queue(void *t, uint16_t q)
+{
+	struct vpci *v = t;
+
+	if (q < v->num_queues)
+		v->nq[q].set = false;
+}
+
+/* Spec 4.1.5.2: the 16-bit queue index (or queue_notify_data); with
+ * NOTIFICATION_DATA the 32-bit value the ring computed, whose low half is
+ * the same index. */
+static void m_notify_queue(void *t, uint16_t q, uint32_t data)
+{
+	struct vpci *v = t;
+	struct vq_notify *n = &v->nq[q];
+
+	if (v->features & (1ULL << VIRTIO_F_NOTIFICATION_DATA)) {
+		data = (data & 0xffff0000u) | n->vqn;
+		if (n->va)
+			*(volatile uint32_t *)(void *)n->va = data;
+		else
+			uvio_pci_bar_write32(v->bus, v->notify.bar, n->off, data);
+	} else if (n->va) {
+		*(volatile uint16_t *)(void *)n->va = n->vqn;
+	} else {
+		uvio_pci_bar_write16(v->bus, v->notify.bar, n->off, n->vqn);
+	}
+}
+
+static void m_destroy(void *t)
+{
+	struct vpci *v = t;
+
+	v->bus->ops->close(v->bus);
+	free(v->nq);
+	free(v);
+}
+
+#define MODERN_OPS(bus_name) {                       \
+	.name = bus_name,                            \
+	.read_config = m_read_config,                \
+	.write_config = m_write_config,              \
+	.config_generation = m_config_generation,    \
+	.get_status = m_get_status,                  \
+	.set_status = m_set_status,                  \
+	.reset = m_reset,                            \
+	.get_features = m_get_features,              \
+	.set_features = m_set_features,              \
+	.is_legacy = m_is_legacy,                    \
+	.max_queues = m_max_queues,                  \
+	.queue_max_size = m_queue_max_size,          \
+	.setup_queue = m_setup_queue,                \
+	.del_queue = m_del_queue,                    \
+	.notify_queue = m_notify_queue,              \
+	.destroy = m_destroy,                        \
+}
+
+static const struct uvio_transport_ops modern_ops_vfio = MODERN_OPS("vfio");
+static const struct uvio_transport_ops modern_ops_uio = MODERN_OPS("uio");
+
+/* ---- finding the structures (spec 4.1.4) --------------------------------- */
+
+/* Walk the vendor capabilities; the first usable one of each type wins
+ * (4.1.4.1: "the driver SHOULD use the first instance it can use"). */
+static void find_caps(struct vpci *v)
+{
+	struct uvio_pci_bus *bus = v->bus;
+	struct vcap *slot;
+	uint8_t pos = 0;
+
+	v->common.bar = v->notify.bar = v->isr.bar = v->device.bar = -1;
+	while ((pos = uvio_pci_find_cap(bus, PCI_CAP_ID_VNDR, pos))) {
+		struct virtio_pci_cap cap;
+		uint32_t mult = 0;
+
+		if (uvio_pci_cfg_read(bus, pos, &cap, sizeof(cap)) ||
+		    cap.cap_len < sizeof(cap) || cap.bar >= PCI_STD_NUM_BARS)
+			continue;
+		switch (cap.cfg_type) {
+		case VIRTIO_PCI_CAP_COMMON_CFG: slot = &v->common; break;
+		case VIRTIO_PCI_CAP_NOTIFY_CFG: slot = &v->notify; break;
+		case VIRTIO_PCI_CAP_ISR_CFG:    slot = &v->isr; break;
+		case VIRTIO_PCI_CAP_DEVICE_CFG: slot = &v->device; break;
+		default: continue;
+		}
+		if (slot->bar >= 0)
+			continue;
+		/* The structure must lie inside an implemented BAR. */
+		if ((uint64_t)cap.offset + cap.length > bus->bar[cap.bar].size)
+			continue;
+		if (slot == &v->notify) {
+			if (cap.cap_len < sizeof(struct virtio_pci_notify_cap) ||
+			    uvio_pci_cfg_read32(bus, pos + VIRTIO_PCI_NOTIFY_CAP_MULT, &mult))
+				continue;
+			v->notify_mult = mult;
+		}
+		slot->bar = cap.bar;
+		slot->off = cap.offset;
+		slot->len = cap.length;
+	}
+}
+
+bool uvio_virtio_pci_has_modern_caps(struct uvio_pci_bus *bus)
+{
+	struct vpci v = { .bus = bus };
+
+	find_caps(&v);
+	return v.common.bar >= 0 && v.notify.bar >= 0;
+}
+
+int uvio_virtio_pci_create(struct uvio_pci_bus *bus,
+			   const struct uvio_transport_ops **ops,
+			   void **transport, struct uvio_err *err)
+{
+	struct vpci *v;
+	int rc;
+
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return uvio_err_set(err, -ENOMEM, "%s: out of memory", bus->bdf);
+	v->bus = bus;
+	find_caps(v);
+	if (v->common.bar < 0 || v->notify.bar < 0) {
+		free(v);
+		/* No modern interface: a legacy device (0x1000-0x103f with
+		 * disable-modern=on, or an old hypervisor). */
+		if (bus->info.legacy_capable)
+			return uvio_virtio_pci_legacy_create(bus, ops, transport, err);
+		return uvio_err_set(err, -ENOTSUP,
+				    "%s: virtio device without the virtio-pci capabilities",
+				    bus->bdf);
+	}
+	if (v->common.len < sizeof(struct virtio_pci_common_cfg) ||
+	    v->notify.len < 2) {
+		rc = uvio_err_set(err, -EIO, "%s: virtio capability too short",
+				  bus->bdf);
+		goto fail;
+	}
+	rc = bus->ops->map_bar(bus, v->common.bar, err);
+	if (!rc)
+		rc = bus->ops->map_bar(bus, v->notify.bar, err);
+	if (!rc && v->isr.bar >= 0)
+		rc = bus->ops->map_bar(bus, v->isr.bar, err);
+	if (!rc && v->device.bar >= 0)
+		rc = bus->ops->map_bar(bus, v->device.bar, err);
+	if (rc)
+		goto fail;
+	v->num_queues = cc_read16(v, VIRTIO_PCI_COMMON_NUMQ);
+	if (v->num_queues == 0xffff) {
+		/* All-ones: the BAR reads as a master abort. */
+		rc = uvio_err_set(err, -EIO, "%s: the device does not answer on BAR %d",
+				  bus->bdf, v->common.bar);
+		goto fail;
+	}
+	v->nq = calloc(v->num_queues ? v->num_queues : 1, sizeof(*v->nq));
+	if (!v->nq) {
+		rc = uvio_err_set(err, -ENOMEM, "%s: out of memory", bus->bdf);
+		goto fail;
+	}
+	cc_write16(v, VIRTIO_PCI_COMMON_MSIX, VIRTIO_MSI_NO_VECTOR);
+	*ops = bus->driver == UVIO_PCI_DRV_VFIO ? &modern_ops_vfio : &modern_ops_uio;
+	*transport = v;
+	return 0;
+fail:
+	free(v->nq);
+	free(v);
+	return rc;
+}
+
+struct uvio_pci_bus *uvio_virtio_pci_bus(const struct uvio_transport_ops *ops,
+					 void *transport)
+{
+	if (ops == &modern_ops_vfio || ops == &modern_ops_uio)
+		return ((struct vpci *)transport)->bus;
+	return uvio_virtio_pci_legacy_bus(ops, transport);
+}

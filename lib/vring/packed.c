@@ -282,6 +282,10 @@ int uvio_vq_packed_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
 		}
 		uvio_vq_in_order_step(vq, &out[n++], uvio_vq_packed_release);
 	}
+	/* With callbacks on, keep asking for the next one. */
+	if (n && p->event_flags == VRING_PACKED_EVENT_FLAG_DESC)
+		WRITE_ONCE(p->driver_event->off_wrap,
+			   (uint16_t)(p->next_used | (p->used_wrap ? WRAP_BIT : 0)));
 	return (int)n;
 }
 

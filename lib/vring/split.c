@@ -241,6 +241,10 @@ int uvio_vq_split_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
 		}
 		uvio_vq_in_order_step(vq, &out[n++], uvio_vq_split_release);
 	}
+	/* With callbacks on, keep asking for the next one (as without
+	 * EVENT_IDX, where the flag stays clear). */
+	if (n && vq->event_idx && !(s->avail_flags & VRING_AVAIL_F_NO_INTERRUPT))
+		WRITE_ONCE(*used_event(s, vq->size), s->last_used);
 	return (int)n;
 }
 

@@ -81,8 +81,10 @@ check-unit:
 	$(MAKE) SANITIZE=1 tests
 	tests/unit/run build/san/tests/unit
 
+# Every tests/vm/run* suite (PCI, blk, net), each booting its own guests.
 check-vm: all
-	tests/vm/run
+	@rc=0; for t in tests/vm/run tests/vm/run-*; do [ -x $$t ] || continue; \
+		echo "=== $$t"; $$t || rc=1; done; exit $$rc
 
 check-host: all
 	@if [ -x tests/host/run ]; then tests/host/run; else echo "check-host: no host tests yet"; fi

@@ -151,6 +151,10 @@ uint16_t uvio_net_rx_burst(struct uvio_net *net, uint16_t q,
 uint16_t uvio_net_tx_burst(struct uvio_net *net, uint16_t q,
 			   struct uvio_pkt **pkts, uint16_t n);
 
+/* Frames queue pair q still holds for sending (after reclaiming what the
+ * device is done with): 0 means everything handed to tx_burst has left. */
+unsigned uvio_net_tx_pending(struct uvio_net *net, uint16_t q);
+
 /* Free frames the application gives up on, counting them as tx drops. */
 void uvio_net_tx_drop(struct uvio_net *net, uint16_t q, struct uvio_pkt **pkts,
 		      uint16_t n);

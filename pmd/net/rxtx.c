@@ -272,6 +272,14 @@ uint16_t uvio_net_tx_burst(struct uvio_net *net, uint16_t q,
 	return i;
 }
 
+unsigned uvio_net_tx_pending(struct uvio_net *net, uint16_t q)
+{
+	struct net_txq *txq = &net->txq[q];
+
+	tx_cleanup(txq);
+	return uvio_vq_in_flight(txq->vq);
+}
+
 void uvio_net_tx_drop(struct uvio_net *net, uint16_t q, struct uvio_pkt **pkts,
 		      uint16_t n)
 {

@@ -76,6 +76,22 @@ int uvio_blk_open(struct uvio_dev *dev, const struct uvio_blk_opts *opts,
 /* Reset the device; requests still in flight complete with -EIO first. */
 void uvio_blk_close(struct uvio_blk *blk);
 
+/*
+ * Ask the device how it is (one status read; call it from a control thread
+ * now and then, e.g. once a second, or when requests fail): 0 fine,
+ * -ERESTART the device set DEVICE_NEEDS_RESET (spec 2.1.2): call
+ * uvio_blk_reinit; -ENODEV it is gone (removed).
+ */
+int uvio_blk_check(struct uvio_blk *blk);
+
+/*
+ * Reset the device and bring it back with the options it was opened with.
+ * Requests in flight complete with -EIO (resubmit them). The queues are new:
+ * get them again with uvio_blk_get_queue. Every queue thread must be out of
+ * uvio_blk_* calls meanwhile.
+ */
+int uvio_blk_reinit(struct uvio_blk *blk, struct uvio_err *err);
+
 const struct uvio_blk_info *uvio_blk_get_info(const struct uvio_blk *blk);
 struct uvio_dev *uvio_blk_dev(const struct uvio_blk *blk);
 struct uvio_blk_queue *uvio_blk_get_queue(struct uvio_blk *blk, uint16_t q);

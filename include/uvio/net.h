@@ -136,6 +136,21 @@ int uvio_net_open(struct uvio_dev *dev, const struct uvio_net_opts *opts,
  * pools. */
 void uvio_net_close(struct uvio_net *net);
 
+/*
+ * Ask the device how it is (one status read; from a control thread now and
+ * then): 0 fine, -ERESTART it set DEVICE_NEEDS_RESET (spec 2.1.2): call
+ * uvio_net_reinit; -ENODEV it is gone.
+ */
+int uvio_net_check(struct uvio_net *net);
+
+/*
+ * Reset the device and bring it back with the options it was opened with.
+ * Frames in flight go back to their pools (tx ones are lost: counted in
+ * tx_drops by the caller if it cares); counters are kept. Every queue
+ * thread must be out of uvio_net_* calls meanwhile.
+ */
+int uvio_net_reinit(struct uvio_net *net, struct uvio_err *err);
+
 const struct uvio_net_info *uvio_net_get_info(const struct uvio_net *net);
 struct uvio_dev *uvio_net_dev(const struct uvio_net *net);
 

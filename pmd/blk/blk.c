@@ -7,6 +7,10 @@
 #include <stdlib.h>
 
 #include <linux/virtio_config.h>
+
+#ifndef VIRTIO_CONFIG_S_NEEDS_RESET
+#define VIRTIO_CONFIG_S_NEEDS_RESET 0x40
+#endif
 #include <linux/virtio_ring.h>
 
 #include "blk_internal.h"
@@ -162,11 +166,48 @@ static int setup_queues(struct uvio_blk *blk, const struct uvio_blk_opts *o,
 	return 0;
 }
 
+/* Spec 3.1.1 steps 4-8 for a device at ACKNOWLEDGE|DRIVER. */
+static int bring_up(struct uvio_blk *blk, struct uvio_err *err)
+{
+	int rc = uvio_dev_negotiate(blk->dev, wanted_features(&blk->opts),
+				    &blk->info.features);
+
+	if (rc)
+		rc = uvio_err_set(err, rc, "%s", uvio_dev_error(blk->dev));
+	if (!rc)
+		rc = read_config(blk, err);
+	if (!rc)
+		rc = setup_queues(blk, &blk->opts, err);
+	if (!rc && (rc = uvio_dev_start(blk->dev)))
+		uvio_err_set(err, rc, "%s", uvio_dev_error(blk->dev));
+	if (rc)
+		uvio_dev_fail(blk->dev);
+	return rc;
+}
+
+/* After a reset: fail what was in flight, free the queues' memory. */
+static void drop_queues(struct uvio_blk *blk, const char *why)
+{
+	for (uint16_t i = 0; blk->queues && i < blk->info.queues; i++) {
+		if (!blk->queues[i].vq)
+			continue;
+		/* A callback that resubmits must fail, not notify a reset device. */
+		uvio_vq_set_broken(blk->queues[i].vq, why);
+		uvio_blk_queue_fail_all(&blk->queues[i]);
+	}
+}
+
+static void free_queues(struct uvio_blk *blk)
+{
+	for (uint16_t i = 0; blk->queues && i < blk->info.queues; i++)
+		uvio_blk_queue_fini(&blk->queues[i]);
+	free(blk->queues);
+	blk->queues = NULL;
+}
+
 int uvio_blk_open(struct uvio_dev *dev, const struct uvio_blk_opts *opts,
 		  struct uvio_blk **out, struct uvio_err *err)
 {
-	static const struct uvio_blk_opts defaults;
-	const struct uvio_blk_opts *o = opts ? opts : &defaults;
 	struct uvio_blk *blk = calloc(1, sizeof(*blk));
 	int rc;
 
@@ -175,17 +216,10 @@ int uvio_blk_open(struct uvio_dev *dev, const struct uvio_blk_opts *opts,
 		return uvio_err_set(err, -ENOMEM, "out of memory");
 	}
 	blk->dev = dev;
-	rc = uvio_dev_negotiate(dev, wanted_features(o), &blk->info.features);
-	if (rc)
-		rc = uvio_err_set(err, rc, "%s", uvio_dev_error(dev));
-	if (!rc)
-		rc = read_config(blk, err);
-	if (!rc)
-		rc = setup_queues(blk, o, err);
-	if (!rc && (rc = uvio_dev_start(dev)))
-		uvio_err_set(err, rc, "%s", uvio_dev_error(dev));
+	if (opts)
+		blk->opts = *opts;
+	rc = bring_up(blk, err);
 	if (rc) {
-		uvio_dev_fail(dev);
 		uvio_blk_close(blk);
 		return rc;
 	}
@@ -200,18 +234,35 @@ void uvio_blk_close(struct uvio_blk *blk)
 	/* Reset first: the device must be done with the buffers we give back
 	 * and the slots we free. */
 	uvio_dev_reset(blk->dev);
-	for (uint16_t i = 0; blk->queues && i < blk->info.queues; i++) {
-		if (!blk->queues[i].vq)
-			continue;
-		/* A callback that resubmits must fail, not notify a reset device. */
-		uvio_vq_set_broken(blk->queues[i].vq, "device closed");
-		uvio_blk_queue_fail_all(&blk->queues[i]);
-	}
+	drop_queues(blk, "device closed");
 	uvio_dev_destroy(blk->dev);
-	for (uint16_t i = 0; blk->queues && i < blk->info.queues; i++)
-		uvio_blk_queue_fini(&blk->queues[i]);
-	free(blk->queues);
+	free_queues(blk);
 	free(blk);
+}
+
+int uvio_blk_check(struct uvio_blk *blk)
+{
+	uint8_t status = uvio_dev_status(blk->dev);
+
+	if (status == 0xff)  /* all ones: the device is gone (surprise removal) */
+		return -ENODEV;
+	if (status & VIRTIO_CONFIG_S_NEEDS_RESET)
+		return -ERESTART;
+	return 0;
+}
+
+int uvio_blk_reinit(struct uvio_blk *blk, struct uvio_err *err)
+{
+	int rc = uvio_dev_reset(blk->dev);
+
+	if (rc)
+		return uvio_err_set(err, rc, "%s", uvio_dev_error(blk->dev));
+	drop_queues(blk, "device reset");
+	free_queues(blk);
+	rc = uvio_dev_reinit(blk->dev, NULL, NULL);
+	if (rc)
+		return uvio_err_set(err, rc, "%s", uvio_dev_error(blk->dev));
+	return bring_up(blk, err);
 }
 
 const struct uvio_blk_info *uvio_blk_get_info(const struct uvio_blk *blk)

@@ -57,6 +57,7 @@ struct uvio_blk_queue {
 
 struct uvio_blk {
 	struct uvio_dev *dev;
+	struct uvio_blk_opts opts;      /* as opened, for reinit */
 	struct uvio_blk_info info;
 	struct uvio_blk_queue *queues;
 };

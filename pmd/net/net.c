@@ -10,6 +10,10 @@
 
 #include <linux/virtio_config.h>
 
+#ifndef VIRTIO_CONFIG_S_NEEDS_RESET
+#define VIRTIO_CONFIG_S_NEEDS_RESET 0x40
+#endif
+
 #include <uvio/dma.h>
 
 #include "net_internal.h"
@@ -144,11 +148,20 @@ static int check_rx_room(const struct uvio_net *net, struct uvio_err *err)
 			    net->rx_pool->data_room);
 }
 
+/* Counters survive a reinit: they count what the application saw. */
 static int alloc_queues(struct uvio_net *net, uint16_t pairs, struct uvio_err *err)
 {
 	net->rxq = calloc(pairs, sizeof(*net->rxq));
 	net->txq = calloc(pairs, sizeof(*net->txq));
-	net->stats = calloc(pairs, sizeof(*net->stats));
+	if (net->stats && net->stats_pairs != pairs) {
+		free(net->stats);
+		free(net->xstat_names);
+		net->stats = NULL;
+		net->xstat_names = NULL;
+	}
+	if (!net->stats)
+		net->stats = calloc(pairs, sizeof(*net->stats));
+	net->stats_pairs = pairs;
 	if (!net->rxq || !net->txq || !net->stats)
 		return uvio_err_set(err, -ENOMEM, "out of memory");
 	return 0;
@@ -186,7 +199,7 @@ static int setup_queues(struct uvio_net *net, const struct uvio_net_opts *o,
 	if (!in->ctrl_vq && in->queue_pairs > 1)
 		in->queue_pairs = 1;  /* more pairs need MQ_VQ_PAIRS_SET */
 	rc = alloc_queues(net, in->queue_pairs, err);
-	if (!rc && uvio_net_xstats_init(net))
+	if (!rc && !net->xstat_names && uvio_net_xstats_init(net))
 		rc = uvio_err_set(err, -ENOMEM, "out of memory");
 	for (uint16_t q = 0; !rc && q < in->queue_pairs; q++)
 		rc = setup_pair(net, q, o, err);
@@ -237,6 +250,42 @@ static int negotiate(struct uvio_net *net, const struct uvio_net_opts *o,
 	return 0;
 }
 
+/* Spec 3.1.1 steps 4-8 for a device at ACKNOWLEDGE|DRIVER. */
+static int bring_up(struct uvio_net *net, struct uvio_err *err)
+{
+	int rc = negotiate(net, &net->opts, err);
+
+	if (!rc)
+		rc = read_config(net, err);
+	if (!rc)
+		rc = check_rx_room(net, err);
+	if (!rc)
+		rc = setup_queues(net, &net->opts, err);
+	if (!rc)
+		rc = start(net, err);
+	if (rc)
+		uvio_dev_fail(net->dev);
+	return rc;
+}
+
+/* After a reset: every buffer back to its pool, queue memory freed. */
+static void drop_queues(struct uvio_net *net)
+{
+	for (uint16_t q = 0; net->rxq && q < net->info.queue_pairs; q++) {
+		if (net->rxq[q].vq)
+			uvio_net_rxq_drain(net, &net->rxq[q]);
+		if (net->txq[q].vq)
+			uvio_net_txq_drain(&net->txq[q]);
+		uvio_pkt_cache_destroy(net->rxq[q].cache);
+	}
+	uvio_net_ctrl_fini(net);
+	free(net->rxq);
+	free(net->txq);
+	net->rxq = NULL;
+	net->txq = NULL;
+	net->ctrl.vq = NULL;
+}
+
 int uvio_net_open(struct uvio_dev *dev, const struct uvio_net_opts *o,
 		  struct uvio_net **out, struct uvio_err *err)
 {
@@ -253,18 +302,10 @@ int uvio_net_open(struct uvio_dev *dev, const struct uvio_net_opts *o,
 		return uvio_err_set(err, -ENOMEM, "out of memory");
 	}
 	net->dev = dev;
+	net->opts = *o;
 	net->rx_pool = o->rx_pool;
-	rc = negotiate(net, o, err);
-	if (!rc)
-		rc = read_config(net, err);
-	if (!rc)
-		rc = check_rx_room(net, err);
-	if (!rc)
-		rc = setup_queues(net, o, err);
-	if (!rc)
-		rc = start(net, err);
+	rc = bring_up(net, err);
 	if (rc) {
-		uvio_dev_fail(dev);
 		uvio_net_close(net);
 		return rc;
 	}
@@ -278,20 +319,35 @@ void uvio_net_close(struct uvio_net *net)
 		return;
 	/* Reset first, so the device lets go of the buffers we free. */
 	uvio_dev_reset(net->dev);
-	for (uint16_t q = 0; net->rxq && q < net->info.queue_pairs; q++) {
-		if (net->rxq[q].vq)
-			uvio_net_rxq_drain(net, &net->rxq[q]);
-		if (net->txq[q].vq)
-			uvio_net_txq_drain(&net->txq[q]);
-		uvio_pkt_cache_destroy(net->rxq[q].cache);
-	}
-	uvio_net_ctrl_fini(net);
+	drop_queues(net);
 	uvio_dev_destroy(net->dev);
-	free(net->rxq);
-	free(net->txq);
 	free(net->stats);
 	free(net->xstat_names);
 	free(net);
+}
+
+int uvio_net_check(struct uvio_net *net)
+{
+	uint8_t status = uvio_dev_status(net->dev);
+
+	if (status == 0xff)  /* all ones: the device is gone (surprise removal) */
+		return -ENODEV;
+	if (status & VIRTIO_CONFIG_S_NEEDS_RESET)
+		return -ERESTART;
+	return 0;
+}
+
+int uvio_net_reinit(struct uvio_net *net, struct uvio_err *err)
+{
+	int rc = uvio_dev_reset(net->dev);
+
+	if (rc)
+		return uvio_err_set(err, rc, "%s", uvio_dev_error(net->dev));
+	drop_queues(net);
+	rc = uvio_dev_reinit(net->dev, NULL, NULL);
+	if (rc)
+		return uvio_err_set(err, rc, "%s", uvio_dev_error(net->dev));
+	return bring_up(net, err);
 }
 
 const struct uvio_net_info *uvio_net_get_info(const struct uvio_net *net)

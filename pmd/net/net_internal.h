@@ -50,7 +50,9 @@ struct uvio_net {
 	uint16_t hdr_len;               /* virtio-net header on the wire */
 	struct net_rxq *rxq;
 	struct net_txq *txq;
+	struct uvio_net_opts opts;      /* as opened, for reinit */
 	struct uvio_net_queue_stats *stats;  /* per queue pair */
+	uint16_t stats_pairs;
 	struct net_ctrl ctrl;
 	char (*xstat_names)[32];      /* q<N>_<counter>, for get_xstats */
 	char error[UVIO_ERR_MSG_MAX];

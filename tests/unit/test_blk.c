@@ -1572,10 +1572,46 @@ static int group_setup(void **state)
 	return 0;
 }
 
+/* Issue 7: DEVICE_NEEDS_RESET is detected, the request the device dropped
+ * fails with -EIO (nothing hangs, nothing is lost silently), and reinit
+ * brings the device back with working queues. */
+static void test_needs_reset_reinit(void **state)
+{
+	struct fx *f = *state;
+	struct uvio_err err = { 0 };
+	struct rec r = { 0 };
+	struct iovec iov;
+	uint8_t *a, *b;
+
+	open_base(f);
+	a = dma(f, 4096);
+	b = dma(f, 4096);
+	fill(a, 4096, 7);
+	assert_int_equal(uvio_blk_check(f->blk), 0);
+	model_dev_raise_needs_reset(f->m);
+	assert_int_equal(uvio_blk_check(f->blk), -ERESTART);
+	iov = (struct iovec){ a, 4096 };
+	assert_int_equal(uvio_blk_write(f->q, 0, &iov, 1, on_done, &r), 0);
+	model_dev_process(f->m);
+	uvio_blk_poll(f->q, 8);
+	assert_int_equal(r.calls, 0);          /* the device serves nothing */
+	assert_int_equal(uvio_blk_reinit(f->blk, &err), 0);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.status, -EIO);
+	assert_int_equal(uvio_blk_check(f->blk), 0);
+	f->q = uvio_blk_get_queue(f->blk, 0);
+	assert_int_equal(uvio_blk_write_sync(f->q, 0, a, 4096), 0);
+	assert_int_equal(uvio_blk_read_sync(f->q, 0, b, 4096), 0);
+	assert_memory_equal(a, b, 4096);
+	assert_true(model_dev_resets(f->m) >= 2);
+	finish(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		BOTH(test_open_reads_config),
+		BOTH(test_needs_reset_reinit),
 		BOTH(test_open_minimal_device),
 		BOTH(test_open_config_churn_retries),
 		BOTH(test_open_config_never_settles),

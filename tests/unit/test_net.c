@@ -1517,9 +1517,37 @@ static int group_setup(void **state)
 	return 0;
 }
 
+/* Issue 7: DEVICE_NEEDS_RESET is seen, reinit brings the port back, every
+ * buffer the old queues held is back in its pool, and counters are kept. */
+static void test_needs_reset_reinit(void **state)
+{
+	struct fx *f = *state;
+	struct uvio_err err = { 0 };
+	struct uvio_net_queue_stats st;
+	struct uvio_pkt *p;
+
+	open_base(f);
+	p = pkt(f, 100, 1);
+	assert_int_equal(uvio_net_tx_burst(f->net, 0, &p, 1), 1);
+	assert_int_equal(uvio_net_check(f->net), 0);
+	model_dev_raise_needs_reset(f->m);
+	assert_int_equal(uvio_net_check(f->net), -ERESTART);
+	assert_int_equal(uvio_net_reinit(f->net, &err), 0);
+	assert_int_equal(uvio_net_check(f->net), 0);
+	assert_int_equal(uvio_pktpool_avail(f->tx_pool), f->tx_start);
+	p = pkt(f, 200, 2);
+	model_net_tx_clear(f->mn);
+	assert_int_equal(uvio_net_tx_burst(f->net, 0, &p, 1), 1);
+	assert_int_equal(model_net_tx_count(f->mn), 1);
+	assert_int_equal(uvio_net_get_stats(f->net, 0, &st), 0);
+	assert_int_equal(st.tx_packets, 2);
+	finish(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		BOTH(test_needs_reset_reinit),
 		BOTH(test_open_reads_info),
 		BOTH(test_open_minimal_device),
 		BOTH(test_no_notify_before_driver_ok),

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <uvio/dma.h>
+#include <uvio/pci.h>
 
 #include "blockhdr.h"
 #include "engine.h"
@@ -18,6 +19,7 @@
 #define LD(p) __atomic_load_n(p, __ATOMIC_RELAXED)
 #define DETAIL_LINES 100
 #define TICK_NS 1000000000ull
+#define CHECK_EVERY 10          /* naps of 10 ms: look at the device each 100 ms */
 
 static volatile sig_atomic_t interrupted;
 
@@ -158,13 +160,27 @@ static bool all_done(struct bb_worker *ws, unsigned n, unsigned *joined)
 	return *joined == n;
 }
 
-/* Watch the workers: progress each second, SIGINT, the end. */
+/*
+ * Is the device still there? Gone (hot-unplugged, unbound), let go of it at
+ * once so that the kernel can finish (uvio/pci.h, "Removal"), and stop: the
+ * workers break their queues, which fails what is in flight.
+ */
+static void check_device(struct bb_shared *sh)
+{
+	if (LD(&sh->removed) || uvio_blk_check(sh->blk) != -ENODEV)
+		return;
+	uvio_pci_release(uvio_blk_dev(sh->blk));
+	__atomic_store_n(&sh->removed, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELAXED);
+}
+
+/* Watch the workers: progress each second, SIGINT, the device, the end. */
 static void watch(struct bb_shared *sh, struct bb_worker *ws, unsigned n)
 {
 	struct bb_hist *h = malloc(3 * sizeof(*h));
 	uint64_t next = sh->start_ns + TICK_NS, last_ios = 0, last_bytes = 0;
 	uint64_t last_tick = sh->start_ns;
-	unsigned joined = 0;
+	unsigned joined = 0, naps = 0;
 
 	if (h)
 		bb_hist_init(&h[1]);
@@ -175,6 +191,8 @@ static void watch(struct bb_shared *sh, struct bb_worker *ws, unsigned n)
 		nanosleep(&nap, NULL);
 		if (interrupted)
 			__atomic_store_n(&sh->stop, 1, __ATOMIC_RELAXED);
+		if (++naps % CHECK_EVERY == 0)
+			check_device(sh);
 		now = bb_now_ns();
 		if (now < next || !h)
 			continue;
@@ -220,13 +238,18 @@ static int run_workers(struct bb_shared *sh, struct bb_worker *ws, unsigned n,
 	}
 	res->secs = (double)(bb_now_ns() - sh->start_ns) / 1e9;
 	collect(ws, started, res);
+	if (sh->removed) {
+		fprintf(stderr, "blkbench: %s: device removed (%llu I/Os failed)\n",
+			sh->o->dev, (unsigned long long)res->c.errors);
+		res->submit_failed = true;
+	}
 	return rc ? 1 : 0;
 }
 
 int bb_run_workload(const struct bb_opts *o, struct uvio_blk *blk,
 		    struct bb_result *res)
 {
-	struct bb_shared sh = { .o = o, .print_budget = DETAIL_LINES };
+	struct bb_shared sh = { .o = o, .blk = blk, .print_budget = DETAIL_LINES };
 	struct bb_worker *ws = calloc(o->queues, sizeof(*ws));
 	struct sigaction sa = { .sa_handler = on_signal };
 	int rc = ws ? 0 : 1;

@@ -32,6 +32,8 @@ struct bb_shared {
 	uint64_t start_ns;
 	uint64_t deadline_ns;   /* 0: none */
 	int stop;               /* atomic: a worker failed, or SIGINT */
+	int removed;            /* atomic: the device is gone (and released) */
+	struct uvio_blk *blk;
 	FILE *latlog;
 	pthread_mutex_t latlock;
 	unsigned print_budget;  /* lines of verify / I/O error detail */

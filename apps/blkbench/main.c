@@ -44,7 +44,7 @@ static int open_blk(const struct bb_opts *o, struct uvio_blk **blk)
 		}
 	}
 	if (uvio_open(o->dev, &dev, &err) || uvio_blk_open(dev, &bo, blk, &err)) {
-		fprintf(stderr, "blkbench: %s: %s\n", o->dev, err.msg);
+		fprintf(stderr, "blkbench: %s\n", err.msg);
 		return 1;
 	}
 	return 0;

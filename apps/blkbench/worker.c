@@ -130,7 +130,8 @@ static void complete(struct bb_worker *w, struct bb_io *io)
 	}
 	if (io->status) {
 		count_error(w, io->status);
-		if (detail_ok(w))
+		/* A removed device fails everything: the engine says it once. */
+		if (!LD(&w->sh->removed) && detail_ok(w))
 			fprintf(stderr, "blkbench: queue %u: %s at offset %llu failed: %s\n",
 				w->id, io_op_names[io->op],
 				io->op == BB_IO_FLUSH ? 0ull :
@@ -217,12 +218,14 @@ static int submit(struct bb_worker *w, struct bb_io *io)
 static void submit_failed(struct bb_worker *w, struct bb_io *io, int rc)
 {
 	count_error(w, rc);
+	stop_all(w);
+	if (LD(&w->sh->removed))
+		return;
 	fprintf(stderr, "blkbench: queue %u: submitting %s at offset %llu: %s%s%s\n",
 		w->id, io_op_names[io->op], (unsigned long long)io_offset(w, io->block),
 		rc == -EAGAIN ? "the request does not fit in the empty queue" :
 		bb_errno_name(-rc), *uvio_blk_queue_error(w->q) ? ": " : "",
 		uvio_blk_queue_error(w->q));
-	stop_all(w);
 }
 
 /* Keep the queue full: submit until out of buffers, budget or room. */
@@ -277,6 +280,13 @@ void *bb_worker_main(void *arg)
 		/* Nothing in flight after fill(): stopped, failed, or done. */
 		if (!w->in_flight)
 			break;
+		/* The device is gone: what is in flight would never complete.
+		 * Break our queue (we own it), so this poll fails it all. */
+		if (LD(&w->sh->removed) && !w->failed) {
+			uvio_vq_set_broken(uvio_dev_queue(uvio_blk_dev(w->sh->blk),
+							  (uint16_t)w->id), "device removed");
+			w->failed = true;
+		}
 		n = uvio_blk_poll(w->q, POLL_MAX);
 		if (n < 0 && !w->failed) {
 			fprintf(stderr, "blkbench: queue %u broke: %s\n", w->id,

@@ -4,19 +4,23 @@
  * The main thread parses, opens, starts one polling thread per queue, then
  * only watches the clock, the signals and the stats, and reports.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <uvio/net.h>
+#include <uvio/pci.h>
 
 #include "pktfwd.h"
 
 #define TICK_NS    10000000ull  /* how often the main thread looks */
 #define LINGER_NS 200000000ull  /* let the devices send what they took */
+#define CHECK_EVERY 10          /* ticks: look at the devices each 100 ms */
 
 static struct pf_ctx ctx;
+static bool removed;                /* a device went away */
 
 static void on_signal(int sig)
 {
@@ -43,7 +47,25 @@ static void sleep_ns(uint64_t ns)
 	nanosleep(&ts, NULL);   /* a signal cuts it short: fine */
 }
 
-/* Until a signal, --duration, --count or a failure says stop. */
+/*
+ * Are the devices still there? One that is gone (hot-unplugged, unbound) is
+ * let go of at once, so that the kernel can finish (uvio/pci.h, "Removal"),
+ * and everything stops.
+ */
+static void check_devices(void)
+{
+	for (unsigned p = 0; p < ctx.nports; p++) {
+		if (uvio_net_check(ctx.port[p].net) != -ENODEV)
+			continue;
+		uvio_pci_release(uvio_net_dev(ctx.port[p].net));
+		fprintf(stderr, "pktfwd: %s: device removed\n", ctx.port[p].name);
+		removed = true;
+		atomic_store(&ctx.failed, true);
+		atomic_store(&ctx.stop, true);
+	}
+}
+
+/* Until a signal, --duration, --count, a failure or a removal says stop. */
 static void watch(void)
 {
 	const struct pf_opts *o = &ctx.o;
@@ -52,10 +74,17 @@ static void watch(void)
 	uint64_t every = (uint64_t)(o->stats_interval * 1e9);
 	struct pf_stats_snap a, b;
 	uint64_t next = ctx.start_ns + every;
+	unsigned ticks = 0;
 
 	pf_stats_snap(&ctx, &a);
 	while (!atomic_load(&ctx.stop)) {
 		uint64_t now = pf_now_ns();
+
+		if (++ticks % CHECK_EVERY == 0) {
+			check_devices();
+			if (removed)
+				break;
+		}
 
 		if (now >= deadline ||
 		    atomic_load(&ctx.threads_done) == ctx.nthreads)
@@ -106,7 +135,7 @@ int main(int argc, char **argv)
 		watch();
 	}
 	pf_threads_join(&ctx);
-	if (ctx.o.mode != PF_RXONLY)
+	if (ctx.o.mode != PF_RXONLY && !removed)
 		sleep_ns(LINGER_NS);
 	status = pf_summary(&ctx, stdout);
 	if (atomic_load(&ctx.failed))

@@ -37,11 +37,11 @@ static const char usage_text[] =
 	"  -h, --help            this text\n"
 	"BDF is dddd:bb:dd.f or bb:dd.f.\n";
 
+/* One line: what was wrong, and where the usage is. */
 static int usage_error(const char *msg)
 {
-	if (msg)
-		fprintf(stderr, "uvio-devbind: %s\n", msg);
-	fputs(usage_text, stderr);
+	fprintf(stderr, "uvio-devbind: %s (see uvio-devbind --help)\n",
+		msg ? msg : "unknown option");
 	return 2;
 }
 
@@ -243,7 +243,8 @@ int main(int argc, char **argv)
 	long hugepages = -1;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "sb:uh", opts, NULL)) != -1) {
+	opterr = 0;  /* our own one-line message instead of getopt's */
+	while ((c = getopt_long(argc, argv, ":sb:uh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 		case 'u':
@@ -277,6 +278,8 @@ int main(int argc, char **argv)
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
+		case ':':
+			return usage_error("an option needs a value");
 		default:
 			return usage_error(NULL);
 		}

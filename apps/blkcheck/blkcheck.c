@@ -52,8 +52,7 @@ static int usage(const char *fmt, const char *arg)
 {
 	fputs("blkcheck: ", stderr);
 	fprintf(stderr, fmt, arg);
-	fputs("\n", stderr);
-	fputs(usage_text, stderr);
+	fputs(" (see blkcheck --help)\n", stderr);
 	return 2;
 }
 

@@ -12,15 +12,20 @@
 #include <uvio/err.h>
 #include <uvio/net.h>
 #include <uvio/pci.h>
+#include <uvio/vhost_user.h>
 #include <uvio/vring.h>
 
 /*
  * Open a device by its name:
  *   pci:BDF     a virtio-pci device bound to vfio-pci (IOMMU or no-IOMMU
  *               mode) or uio_pci_generic; the binding is found by itself.
+ *   vhost-user:PATH[,server][,queues=N][,queue_size=N][,timeout=MS]
+ *               a vhost-user back-end at the unix socket PATH (which holds
+ *               no comma): uvio connects to it, or with ,server listens
+ *               there and waits for it; see uvio/vhost_user.h.
  * Errors are one line in `err`: an unknown prefix, a malformed address, and
  * everything uvio_pci_open() reports.
- * Thread safety: as uvio_pci_open().
+ * Thread safety: as uvio_pci_open() and uvio_vhost_user_open().
  */
 int uvio_open(const char *spec, struct uvio_dev **out, struct uvio_err *err);
 

@@ -29,7 +29,7 @@ void uvio_vq_packed_init(struct uvio_vq *vq)
 	p->used_wrap = true;
 	p->next_id = malloc(sizeof(*p->next_id) * vq->size);
 	if (!p->next_id) {
-		vq->broken = true;
+		__atomic_store_n(&vq->broken, true, __ATOMIC_RELEASE);
 		return;
 	}
 	for (uint16_t i = 0; i < vq->size; i++)
@@ -231,7 +231,9 @@ static int read_used(struct uvio_vq *vq, struct uvio_vq_used *out)
 	struct vq_packed *p = &vq->u.packed;
 	struct vring_packed_desc *d = &p->desc[p->next_used];
 	uint16_t id = READ_ONCE(d->id);
-	uint32_t len = READ_ONCE(d->len);
+	/* Spec 2.8.4: the length is reserved (and ignored) in a used
+	 * descriptor without WRITE; DPDK's vhost puts the buffer size there. */
+	uint32_t len = READ_ONCE(d->flags) & VRING_DESC_F_WRITE ? READ_ONCE(d->len) : 0;
 	int rc = uvio_vq_check_used(vq, id, len);
 
 	if (rc)

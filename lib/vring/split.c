@@ -40,7 +40,7 @@ void uvio_vq_split_init(struct uvio_vq *vq)
 	s->used = (struct vring_used *)((char *)vq->mem + used_off(vq->size));
 	s->next = malloc(sizeof(*s->next) * vq->size);
 	if (!s->next) {
-		vq->broken = true;
+		__atomic_store_n(&vq->broken, true, __ATOMIC_RELEASE);
 		return;
 	}
 	for (uint16_t i = 0; i < vq->size; i++)

@@ -89,7 +89,7 @@ int uvio_vq_create(const struct uvio_vq_params *p, struct uvio_vq **out)
 		uvio_vq_split_init(vq);
 	/* uvio polls: no used-buffer notifications unless asked for. */
 	uvio_vq_disable_cb(vq);
-	if (vq->broken) {  /* init could not allocate its shadow */
+	if (vq_broken(vq)) {  /* init could not allocate its shadow */
 		uvio_vq_destroy(vq);
 		return -ENOMEM;
 	}
@@ -127,20 +127,20 @@ uint16_t uvio_vq_index(const struct uvio_vq *vq) { return vq->index; }
 bool uvio_vq_is_packed(const struct uvio_vq *vq) { return vq->packed; }
 unsigned uvio_vq_num_free(const struct uvio_vq *vq) { return vq->num_free; }
 unsigned uvio_vq_in_flight(const struct uvio_vq *vq) { return vq->in_flight; }
-bool uvio_vq_is_broken(const struct uvio_vq *vq) { return vq->broken; }
-const char *uvio_vq_error(const struct uvio_vq *vq) { return vq->error; }
+bool uvio_vq_is_broken(const struct uvio_vq *vq) { return vq_broken(vq); }
+const char *uvio_vq_error(const struct uvio_vq *vq) { return vq_broken(vq) ? vq->error : ""; }
 
 int uvio_vq_break(struct uvio_vq *vq, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!vq->broken) {
+	if (!__atomic_exchange_n(&vq->breaking, true, __ATOMIC_ACQ_REL)) {
 		int n = snprintf(vq->error, sizeof(vq->error), "queue %u: ", vq->index);
 
 		va_start(ap, fmt);
 		vsnprintf(vq->error + n, sizeof(vq->error) - (size_t)n, fmt, ap);
 		va_end(ap);
-		vq->broken = true;
+		__atomic_store_n(&vq->broken, true, __ATOMIC_RELEASE);
 	}
 	return -EIO;
 }
@@ -155,7 +155,7 @@ int uvio_vq_add(struct uvio_vq *vq, const struct uvio_sg *sg, unsigned n_out,
 {
 	unsigned n = n_out + n_in;
 
-	if (vq->broken)
+	if (vq_broken(vq))
 		return -EIO;
 	if (!cookie || n == 0 || n < n_out)
 		return -EINVAL;
@@ -169,7 +169,7 @@ int uvio_vq_add(struct uvio_vq *vq, const struct uvio_sg *sg, unsigned n_out,
 
 bool uvio_vq_kick_prepare(struct uvio_vq *vq)
 {
-	if (vq->broken)
+	if (vq_broken(vq))
 		return false;
 	return vq->packed ? uvio_vq_packed_kick_prepare(vq)
 			  : uvio_vq_split_kick_prepare(vq);
@@ -198,7 +198,7 @@ bool uvio_vq_kick(struct uvio_vq *vq)
 
 int uvio_vq_get_used(struct uvio_vq *vq, struct uvio_vq_used *out, unsigned max)
 {
-	if (vq->broken)
+	if (vq_broken(vq))
 		return -EIO;
 	return vq->packed ? uvio_vq_packed_get_used(vq, out, max)
 			  : uvio_vq_split_get_used(vq, out, max);
@@ -206,7 +206,7 @@ int uvio_vq_get_used(struct uvio_vq *vq, struct uvio_vq_used *out, unsigned max)
 
 bool uvio_vq_has_used(struct uvio_vq *vq)
 {
-	if (vq->broken)
+	if (vq_broken(vq))
 		return false;
 	if (vq->batch_active)
 		return true;
@@ -224,7 +224,7 @@ void uvio_vq_disable_cb(struct uvio_vq *vq)
 
 bool uvio_vq_enable_cb(struct uvio_vq *vq)
 {
-	if (vq->broken)
+	if (vq_broken(vq))
 		return true;
 	if (vq->batch_active)
 		return false;

@@ -95,7 +95,10 @@ struct vq_packed {
 
 struct uvio_vq {
 	bool packed;
+	/* Set by the owner thread when the device lies, or by another thread
+	 * (a transport that lost its backend): always through the helpers. */
 	bool broken;
+	bool breaking;          /* elects the one thread that writes error[] */
 	bool event_idx;
 	bool in_order;
 	bool weak_barriers;
@@ -125,6 +128,11 @@ struct uvio_vq {
 	} u;
 	char error[160];
 };
+
+static inline bool vq_broken(const struct uvio_vq *vq)
+{
+	return __atomic_load_n(&vq->broken, __ATOMIC_ACQUIRE);
+}
 
 /* Put the queue in the broken state with a reason; returns -EIO. */
 int uvio_vq_break(struct uvio_vq *vq, const char *fmt, ...)

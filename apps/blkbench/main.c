@@ -21,8 +21,11 @@ static int check_spec(const char *spec, char *msg, size_t len)
 {
 	struct uvio_pci_addr addr;
 
+	if (!strncmp(spec, "vhost-user:", 11) && spec[11])
+		return 0;
 	if (strncmp(spec, "pci:", 4))
-		return snprintf(msg, len, "-d %s: expected pci:BDF (e.g. pci:0000:01:00.0)", spec), 2;
+		return snprintf(msg, len, "-d %s: expected pci:BDF (e.g. pci:0000:01:00.0) "
+				"or vhost-user:PATH", spec), 2;
 	if (uvio_pci_addr_parse(spec + 4, &addr))
 		return snprintf(msg, len, "-d %s: '%s' is not a PCI address (DDDD:BB:DD.F or BB:DD.F)",
 				spec, spec + 4), 2;

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+
 #include <uvio/net.h>
 
 #include "pktfwd.h"
@@ -16,7 +19,8 @@ void pf_usage(FILE *f)
 {
 	fprintf(f,
 "usage: pktfwd -p DEV [-p DEV]... --mode io|macswap|txonly|rxonly [options]\n"
-"  -p, --port DEV        device, pci:BDF (repeatable, up to %d)\n"
+"  -p, --port DEV        device, pci:BDF or vhost-user:PATH[,server]\n"
+"                        (repeatable, up to %d)\n"
 "  --mode M              io: forward port 0<->1 (one port: back out of it);\n"
 "                        macswap: io with MACs swapped; txonly: generate\n"
 "                        UDP/IPv4; rxonly: count and check received frames\n"
@@ -35,6 +39,8 @@ void pf_usage(FILE *f)
 "  --pcap-count N        (1000)\n"
 "  --promisc on|off      set promiscuous mode (exit 1 when unsupported)\n"
 "  --offload LIST        csum,tso,rxcsum,lro,rss\n"
+"  --no-packed           do not negotiate packed rings (split only)\n"
+"  --no-mrg              do not negotiate mergeable rx buffers\n"
 "  --src-mac M --dst-mac M --src-ip A --dst-ip A --src-port P --dst-port P\n"
 "                        txonly headers (src MAC: the port's; dst MAC:\n"
 "                        ff:ff:ff:ff:ff:ff; 198.18.0.1 -> 198.18.0.2,\n"
@@ -188,7 +194,7 @@ enum {
 	O_MODE = 256, O_QUEUES, O_BURST, O_PKT_SIZE, O_MTU_FRAMES, O_COUNT,
 	O_DURATION, O_RATE, O_STATS, O_JSON, O_PCAP, O_PCAP_COUNT, O_PROMISC,
 	O_OFFLOAD, O_SRC_MAC, O_DST_MAC, O_SRC_IP, O_DST_IP, O_SRC_PORT,
-	O_DST_PORT, O_FLOWS,
+	O_DST_PORT, O_FLOWS, O_NO_PACKED, O_NO_MRG,
 };
 
 static const struct option long_opts[] = {
@@ -208,6 +214,8 @@ static const struct option long_opts[] = {
 	{ "pcap-count", required_argument, NULL, O_PCAP_COUNT },
 	{ "promisc", required_argument, NULL, O_PROMISC },
 	{ "offload", required_argument, NULL, O_OFFLOAD },
+	{ "no-packed", no_argument, NULL, O_NO_PACKED },
+	{ "no-mrg", no_argument, NULL, O_NO_MRG },
 	{ "src-mac", required_argument, NULL, O_SRC_MAC },
 	{ "dst-mac", required_argument, NULL, O_DST_MAC },
 	{ "src-ip", required_argument, NULL, O_SRC_IP },
@@ -271,8 +279,9 @@ static int one_opt(struct pf_opts *o, int c, const char *arg, bool *have_mode,
 		if (o->nports == PF_MAX_PORTS)
 			return bad(err, errlen, "too many -p (at most %d)",
 				    PF_MAX_PORTS);
-		if (strncmp(arg, "pci:", 4) || !arg[4])
-			return bad(err, errlen, "-p %s: expected pci:BDF", arg);
+		if ((strncmp(arg, "pci:", 4) || !arg[4]) &&
+		    (strncmp(arg, "vhost-user:", 11) || !arg[11]))
+			return bad(err, errlen, "-p %s: expected pci:BDF or vhost-user:PATH", arg);
 		o->ports[o->nports++] = arg;
 		return 0;
 	case O_MODE:
@@ -332,6 +341,12 @@ static int one_opt(struct pf_opts *o, int c, const char *arg, bool *have_mode,
 	}
 	case O_JSON:
 		o->json = true;
+		return 0;
+	case O_NO_PACKED:
+		o->disable_features |= 1ULL << VIRTIO_F_RING_PACKED;
+		return 0;
+	case O_NO_MRG:
+		o->disable_features |= 1ULL << VIRTIO_NET_F_MRG_RXBUF;
 		return 0;
 	case O_PCAP:
 		if (!*arg)

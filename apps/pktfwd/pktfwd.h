@@ -53,6 +53,7 @@ struct pf_opts {
 	uint64_t pcap_count;
 	int promisc;                /* -1 leave alone, 0 off, 1 on */
 	uint32_t offloads;          /* UVIO_NET_OFF_* */
+	uint64_t disable_features;  /* --no-packed, --no-mrg */
 	uint8_t src_mac[6], dst_mac[6];
 	bool src_mac_set;           /* else the port's own MAC */
 	uint32_t src_ip, dst_ip;    /* host order */

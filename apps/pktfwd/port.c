@@ -69,6 +69,7 @@ static int port_open(struct pf_ctx *ctx, struct pf_port *p)
 		.queue_pairs = (uint16_t)o->queues,
 		.offloads = o->offloads,
 		.rx_pool = ctx->pool,
+		.disable_features = o->disable_features,
 	};
 	const struct uvio_net_info *in;
 	struct uvio_err err = {0};

@@ -14,6 +14,7 @@ static const struct { int e; const char *name; } errno_names[] = {
 	{ ENOMEM, "ENOMEM" }, { ENOSPC, "ENOSPC" }, { ETIMEDOUT, "ETIMEDOUT" },
 	{ EPROTO, "EPROTO" }, { EBADMSG, "EBADMSG" }, { ENODEV, "ENODEV" },
 	{ EFAULT, "EFAULT" }, { EPERM, "EPERM" }, { EBUSY, "EBUSY" },
+	{ E2BIG, "E2BIG" }, { ERESTART, "ERESTART" },
 };
 
 const char *bb_errno_name(int e)
@@ -23,7 +24,7 @@ const char *bb_errno_name(int e)
 	for (size_t i = 0; i < sizeof(errno_names) / sizeof(errno_names[0]); i++)
 		if (errno_names[i].e == e)
 			return errno_names[i].name;
-	snprintf(other, sizeof(other), "errno %d", e);
+	snprintf(other, sizeof(other), "errno %d (%s)", e, strerror(e));
 	return other;
 }
 

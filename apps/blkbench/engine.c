@@ -162,16 +162,17 @@ static bool all_done(struct bb_worker *ws, unsigned n, unsigned *joined)
 
 /*
  * Is the device still there? Gone (hot-unplugged, unbound), let go of it at
- * once so that the kernel can finish (uvio/pci.h, "Removal"), and stop: the
- * workers break their queues, which fails what is in flight.
+ * once so that the kernel can finish (uvio/pci.h, "Removal"), and stop. The
+ * release breaks the queues: what is in flight fails at the workers' next
+ * poll. `removed` is set first, so that they say nothing of it.
  */
 static void check_device(struct bb_shared *sh)
 {
 	if (LD(&sh->removed) || uvio_blk_check(sh->blk) != -ENODEV)
 		return;
-	uvio_pci_release(uvio_blk_dev(sh->blk));
 	__atomic_store_n(&sh->removed, 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
+	uvio_pci_release(uvio_blk_dev(sh->blk));
 }
 
 /* Watch the workers: progress each second, SIGINT, the device, the end. */

@@ -280,14 +280,11 @@ void *bb_worker_main(void *arg)
 		/* Nothing in flight after fill(): stopped, failed, or done. */
 		if (!w->in_flight)
 			break;
-		/* The device is gone: what is in flight would never complete.
-		 * Break our queue (we own it), so this poll fails it all. */
-		if (LD(&w->sh->removed) && !w->failed) {
-			uvio_vq_set_broken(uvio_dev_queue(uvio_blk_dev(w->sh->blk),
-							  (uint16_t)w->id), "device removed");
-			w->failed = true;
-		}
 		n = uvio_blk_poll(w->q, POLL_MAX);
+		/* A removed device breaks every queue (uvio_pci_release): the
+		 * engine reports that once. */
+		if (n < 0 && LD(&w->sh->removed))
+			stop_all(w);
 		if (n < 0 && !w->failed) {
 			fprintf(stderr, "blkbench: queue %u broke: %s\n", w->id,
 				uvio_blk_queue_error(w->q));

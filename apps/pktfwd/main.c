@@ -20,7 +20,7 @@
 #define CHECK_EVERY 10          /* ticks: look at the devices each 100 ms */
 
 static struct pf_ctx ctx;
-static bool removed;                /* a device went away */
+static const char *removed;         /* the device that went away */
 
 static void on_signal(int sig)
 {
@@ -57,11 +57,11 @@ static void check_devices(void)
 	for (unsigned p = 0; p < ctx.nports; p++) {
 		if (uvio_net_check(ctx.port[p].net) != -ENODEV)
 			continue;
-		uvio_pci_release(uvio_net_dev(ctx.port[p].net));
-		fprintf(stderr, "pktfwd: %s: device removed\n", ctx.port[p].name);
-		removed = true;
+		removed = ctx.port[p].name;
 		atomic_store(&ctx.failed, true);
 		atomic_store(&ctx.stop, true);
+		uvio_pci_release(uvio_net_dev(ctx.port[p].net));
+		fprintf(stderr, "pktfwd: %s: device removed\n", ctx.port[p].name);
 	}
 }
 
@@ -137,6 +137,10 @@ int main(int argc, char **argv)
 	pf_threads_join(&ctx);
 	if (ctx.o.mode != PF_RXONLY && !removed)
 		sleep_ns(LINGER_NS);
+	/* Why the threads stopped early, for the summary's result. */
+	if (removed && ctx.thr && !ctx.thr[0].error[0])
+		snprintf(ctx.thr[0].error, sizeof(ctx.thr[0].error),
+			 "%s: device removed", removed);
 	status = pf_summary(&ctx, stdout);
 	if (atomic_load(&ctx.failed))
 		status = 1;

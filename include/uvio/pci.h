@@ -85,4 +85,63 @@ int uvio_pci_open(const struct uvio_pci_addr *addr, struct uvio_dev **out,
 enum uvio_pci_driver uvio_pci_dev_driver(const struct uvio_dev *dev,
 					 bool *noiommu);
 
+/*
+ * Removal: the device is hot-unplugged, or its driver unbound, while the
+ * process runs.
+ *
+ * Under VFIO the kernel asks for the device back (the device-request IRQ)
+ * and its unplug waits until the process has let go. Under UIO it does not
+ * ask: the BAR mappings vanish, and the next access would raise SIGBUS.
+ * uvio turns both into one state, "removed":
+ * - the device's removal fd becomes readable (and stays so);
+ * - status reads give 0xff, so uvio_blk_check() and uvio_net_check()
+ *   return -ENODEV, and other BAR reads give all ones, writes do nothing;
+ * - a BAR access that faults completes, reading all ones, instead of
+ *   killing the process: uvio_pci_open() installs, once per process, a
+ *   SIGBUS handler that recognises its own BAR mappings and passes any
+ *   other fault on to the handler installed before it (or the default
+ *   action). An application that installs its own SIGBUS handler after
+ *   opening a device must likewise call the previous one.
+ *
+ * What an application does (a control thread, every ~100 ms, or when the
+ * removal fd polls readable): on -ENODEV from uvio_*_check(), or when
+ * uvio_pci_is_removed(), call uvio_pci_release() at once, then stop the
+ * queue threads and close the device as usual (uvio_blk_close, ...).
+ * The release breaks every queue of the device ("device removed"): what
+ * is in flight fails at its owner's next poll (blk requests complete with
+ * -EIO; uvio_blk_poll returns -EIO), nothing waits for a device that is
+ * gone.
+ *
+ * Thread safety: these three calls may run on a control thread while queue
+ * threads keep using the device (hot-path stores land in memory of the
+ * process once the device is released); not concurrently with opening or
+ * closing the same device.
+ */
+
+/* The eventfd that becomes readable when the device is removed (for
+ * poll/epoll; level-triggered: it stays readable). The library owns it: do
+ * not read or close it; it is valid until the device is destroyed. Under
+ * VFIO it is the device-request eventfd, under UIO it is signalled by the
+ * SIGBUS handler. -1 for a device that is not PCI. */
+int uvio_pci_removal_fd(const struct uvio_dev *dev);
+
+/* True once the device is removed: the kernel asked for it (VFIO), a BAR
+ * access faulted, or uvio_pci_release() ran. One poll() of the removal fd. */
+bool uvio_pci_is_removed(const struct uvio_dev *dev);
+
+/*
+ * Let go of the hardware now, keeping every uvio object valid: the device
+ * is marked removed, memory of all ones replaces the BAR mappings, the
+ * device's file descriptors point to /dev/null from now on and (VFIO) its
+ * IOMMU group is dropped, so the kernel can finish the unplug (VFIO also
+ * disables the device: no more DMA; under UIO bus mastering is turned
+ * off). Every queue is marked broken (uvio_vq_set_broken). Queue threads
+ * may still be running: nothing they do reaches the device any more, and
+ * their calls fail with -EIO. Close the device afterwards as usual; it no
+ * longer waits for a reset. Returns 0 (also when already released), -ENOTSUP for a
+ * device that is not PCI, or a negative errno when a descriptor could not
+ * be swapped (the device is still marked removed).
+ */
+int uvio_pci_release(struct uvio_dev *dev);
+
 #endif

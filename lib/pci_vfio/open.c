@@ -3,8 +3,9 @@
  * uvio_pci_open: from a PCI address to a uvio device.
  *
  *   probe (sysfs) -> bus access (vfio.c / uio.c: also fixes the IOVA mode
- *   and makes DMA memory visible to the device) -> bus master on ->
- *   virtio-pci transport (modern or legacy) -> uvio_dev_create.
+ *   and makes DMA memory visible to the device) -> removal record
+ *   (removal.c) -> bus master on -> virtio-pci transport (modern or
+ *   legacy) -> uvio_dev_create.
  */
 #include <errno.h>
 #include <string.h>
@@ -71,6 +72,12 @@ int uvio_pci_open(const struct uvio_pci_addr *addr, struct uvio_dev **out,
 	}
 	if (rc)
 		return rc;
+	/* Before any BAR is mapped: a removed device must never kill us. */
+	rc = uvio_pci_rm_attach(bus, err);
+	if (rc) {
+		bus->ops->close(bus);
+		return rc;
+	}
 	/* The device DMAs into our rings: bus mastering on (VFIO and UIO
 	 * enable the device's decoding but leave this to the driver). */
 	rc = uvio_pci_set_bus_master(bus, true);

@@ -124,6 +124,8 @@ uint8_t uvio_pci_bar_read8(struct uvio_pci_bus *bus, int bar, uint64_t off)
 {
 	uint8_t v;
 
+	if (uvio_pci_bus_removed(bus))
+		return (uint8_t)~0u;
 	if (bus->bar[bar].va)
 		return *(volatile uint8_t *)(bus->bar[bar].va + off);
 	bar_pread(bus, bar, off, &v, 1);
@@ -134,6 +136,8 @@ uint16_t uvio_pci_bar_read16(struct uvio_pci_bus *bus, int bar, uint64_t off)
 {
 	uint16_t v;
 
+	if (uvio_pci_bus_removed(bus))
+		return (uint16_t)~0u;
 	if (bus->bar[bar].va)
 		return *(volatile uint16_t *)(void *)(bus->bar[bar].va + off);
 	bar_pread(bus, bar, off, &v, 2);
@@ -144,6 +148,8 @@ uint32_t uvio_pci_bar_read32(struct uvio_pci_bus *bus, int bar, uint64_t off)
 {
 	uint32_t v;
 
+	if (uvio_pci_bus_removed(bus))
+		return (uint32_t)~0u;
 	if (bus->bar[bar].va)
 		return *(volatile uint32_t *)(void *)(bus->bar[bar].va + off);
 	bar_pread(bus, bar, off, &v, 4);
@@ -153,6 +159,8 @@ uint32_t uvio_pci_bar_read32(struct uvio_pci_bus *bus, int bar, uint64_t off)
 int uvio_pci_bar_write8(struct uvio_pci_bus *bus, int bar, uint64_t off,
 			uint8_t v)
 {
+	if (uvio_pci_bus_removed(bus))
+		return -ENODEV;
 	if (bus->bar[bar].va) {
 		*(volatile uint8_t *)(bus->bar[bar].va + off) = v;
 		return 0;
@@ -163,6 +171,8 @@ int uvio_pci_bar_write8(struct uvio_pci_bus *bus, int bar, uint64_t off,
 int uvio_pci_bar_write16(struct uvio_pci_bus *bus, int bar, uint64_t off,
 			 uint16_t v)
 {
+	if (uvio_pci_bus_removed(bus))
+		return -ENODEV;
 	if (bus->bar[bar].va) {
 		*(volatile uint16_t *)(void *)(bus->bar[bar].va + off) = v;
 		return 0;
@@ -173,6 +183,8 @@ int uvio_pci_bar_write16(struct uvio_pci_bus *bus, int bar, uint64_t off,
 int uvio_pci_bar_write32(struct uvio_pci_bus *bus, int bar, uint64_t off,
 			 uint32_t v)
 {
+	if (uvio_pci_bus_removed(bus))
+		return -ENODEV;
 	if (bus->bar[bar].va) {
 		*(volatile uint32_t *)(void *)(bus->bar[bar].va + off) = v;
 		return 0;

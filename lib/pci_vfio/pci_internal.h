@@ -50,7 +50,14 @@ struct uvio_pci_bus_ops {
 	int (*map_bar)(struct uvio_pci_bus *bus, int bar, struct uvio_err *err);
 	/* Unmap the BARs, close the fds, free the bus. */
 	void (*close)(struct uvio_pci_bus *bus);
+	/* Let go of the device now (removal.c has already put all-ones memory
+	 * over the BAR mappings): point every fd that reaches the device at
+	 * /dev/null and drop what else holds it, so that the kernel can take
+	 * it back while other threads may still touch the bus. */
+	int (*release)(struct uvio_pci_bus *bus);
 };
+
+struct uvio_pci_rm;
 
 struct uvio_pci_bus {
 	const struct uvio_pci_bus_ops *ops;
@@ -62,6 +69,8 @@ struct uvio_pci_bus {
 	int cfg_fd;              /* config space: pread/pwrite */
 	off_t cfg_off;
 	struct uvio_pci_bar bar[PCI_STD_NUM_BARS];
+	struct uvio_pci_rm *rm;  /* removal record (removal.c); NULL: none */
+	bool released;           /* uvio_pci_bus_release() ran (control thread) */
 };
 
 /* Config space access (little-endian values, as the bus stores them). */
@@ -83,7 +92,8 @@ bool uvio_pci_msix_enabled(struct uvio_pci_bus *bus);
 /* BAR access at byte `off`, 1/2/4-byte naturally aligned accesses; the
  * caller has checked the bounds. A mapped BAR is a single volatile
  * load/store (no syscall); otherwise pread/pwrite. Errors are reported as
- * all-ones reads (like a PCI master abort) and -EIO from writes. */
+ * all-ones reads (like a PCI master abort) and -EIO from writes; once the
+ * device is removed, reads are all ones and writes -ENODEV, untouched. */
 uint8_t uvio_pci_bar_read8(struct uvio_pci_bus *bus, int bar, uint64_t off);
 uint16_t uvio_pci_bar_read16(struct uvio_pci_bus *bus, int bar, uint64_t off);
 uint32_t uvio_pci_bar_read32(struct uvio_pci_bus *bus, int bar, uint64_t off);
@@ -126,9 +136,9 @@ int uvio_vfio_dma_setup(struct uvio_pci_bus *bus, bool need_pa,
 bool uvio_vfio_container_noiommu(void);
 
 /*
- * VFIO interrupts, for later use (uvio polls). `efds[i]` (eventfds the
- * caller owns) is signalled by MSI-X vector i; -1 leaves a vector unused.
- * Disabling tears all vectors down.
+ * VFIO interrupts (uvio polls; removal.c uses the device request).
+ * `efds[i]` (eventfds the caller owns) is signalled by MSI-X vector i; -1
+ * leaves a vector unused. Disabling tears all vectors down.
  */
 int uvio_vfio_msix_enable(struct uvio_pci_bus *bus, const int *efds,
 			  unsigned n, struct uvio_err *err);
@@ -136,9 +146,29 @@ int uvio_vfio_msix_disable(struct uvio_pci_bus *bus);
 /* Number of MSI-X vectors the device has (0 when none). */
 unsigned uvio_vfio_msix_count(struct uvio_pci_bus *bus);
 /* The device-request eventfd: signalled when the kernel asks for the device
- * back (e.g. someone unbinds vfio-pci). Returns an eventfd the caller owns,
- * or -errno (-ENOTSUP when the kernel has no request IRQ). */
+ * back (hot-unplug, or someone unbinds vfio-pci). Returns an eventfd the
+ * caller owns, or -errno (-ENOTSUP when the kernel has no request IRQ).
+ * removal.c makes it the device's removal eventfd. */
 int uvio_vfio_req_eventfd(struct uvio_pci_bus *bus, struct uvio_err *err);
+
+/*
+ * Removal (removal.c; see its head comment). attach: give an open bus its
+ * removal record and eventfd (for VFIO, the device-request eventfd), and
+ * install the process's SIGBUS handler the first time; add_bar: tell it
+ * about a BAR the bus just mapped; detach: at close, before the BARs are
+ * unmapped. bus_removed is one atomic load (the BAR accessors use it);
+ * bus_poll_removed also looks at the eventfd (a system call: status reads,
+ * not the hot path). bus_release: mark removed, put all-ones memory over
+ * the BARs, then ops->release. fd_to_null: dup /dev/null over an fd.
+ */
+int uvio_pci_rm_attach(struct uvio_pci_bus *bus, struct uvio_err *err);
+void uvio_pci_rm_add_bar(struct uvio_pci_bus *bus, int bar);
+void uvio_pci_rm_detach(struct uvio_pci_bus *bus);
+bool uvio_pci_bus_removed(const struct uvio_pci_bus *bus);
+bool uvio_pci_bus_poll_removed(struct uvio_pci_bus *bus);
+int uvio_pci_bus_removal_fd(const struct uvio_pci_bus *bus);   /* -1: none */
+int uvio_pci_bus_release(struct uvio_pci_bus *bus);
+int uvio_pci_fd_to_null(int fd);
 
 /* The virtio-pci transport (spec 4.1) over a bus: modern when the vendor
  * capabilities are there, else legacy (I/O BAR 0). Takes the bus on

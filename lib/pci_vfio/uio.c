@@ -63,6 +63,7 @@ static int uio_map_bar(struct uvio_pci_bus *bus, int bar, struct uvio_err *err)
 				    path, strerror(errno));
 	b->va = va;
 	b->map_len = b->size;
+	uvio_pci_rm_add_bar(bus, bar);
 	return 0;
 }
 
@@ -70,6 +71,7 @@ static void uio_close(struct uvio_pci_bus *bus)
 {
 	if (!bus)
 		return;
+	uvio_pci_rm_detach(bus);
 	for (int i = 0; i < PCI_STD_NUM_BARS; i++) {
 		if (bus->bar[i].va)
 			munmap((void *)bus->bar[i].va, bus->bar[i].map_len);
@@ -81,10 +83,29 @@ static void uio_close(struct uvio_pci_bus *bus)
 	free(bus);
 }
 
+/*
+ * UIO does not wait for us: on an unplug the device is gone already. For a
+ * device still there, bus mastering off stops its DMA (nobody resets it
+ * after us); then every fd that reaches it points at /dev/null, which also
+ * drops the lock on `config`.
+ */
+static int uio_release(struct uvio_pci_bus *bus)
+{
+	int rc, e;
+
+	uvio_pci_set_bus_master(bus, false);
+	rc = uvio_pci_fd_to_null(bus->cfg_fd);
+	for (int i = 0; i < PCI_STD_NUM_BARS; i++)
+		if ((e = uvio_pci_fd_to_null(bus->bar[i].fd)) && !rc)
+			rc = e;
+	return rc;
+}
+
 static const struct uvio_pci_bus_ops uio_bus_ops = {
 	.name = "uio",
 	.map_bar = uio_map_bar,
 	.close = uio_close,
+	.release = uio_release,
 };
 
 /* The `resource` file: one "start end flags" line per BAR. */

@@ -7,7 +7,8 @@
  * DMA memory is process-wide (dma.h), so every segment is mapped once into
  * the container by one DMA listener and every device sees all of it. The
  * container, its groups and the listener live in `vfio` below, under its
- * mutex; nothing else in lib/pci_vfio is global.
+ * mutex; the only other global state in lib/pci_vfio is the table of
+ * removal records that the SIGBUS handler reads (removal.c).
  *
  * A container is either type1 (an IOMMU translates: IOVA = VA) or no-IOMMU
  * (the device sees physical memory: IOVA = PA, nothing to map). The two
@@ -54,6 +55,7 @@ struct vfio_bus {
 	struct uvio_pci_bus bus;      /* first: the bus handle given out */
 	int dev_fd;
 	int group_no;
+	bool group_held;              /* a reference on the group (until release) */
 	struct vfio_region_info region[PCI_STD_NUM_BARS];
 };
 
@@ -463,6 +465,7 @@ static int vfio_map_bar(struct uvio_pci_bus *bus, int bar, struct uvio_err *err)
 		if (va != MAP_FAILED) {
 			b->va = va;
 			b->map_len = b->size;
+			uvio_pci_rm_add_bar(bus, bar);
 			return 0;
 		}
 	}
@@ -479,21 +482,50 @@ static void vfio_close(struct uvio_pci_bus *bus)
 
 	if (!vb)
 		return;
+	uvio_pci_rm_detach(bus);
 	for (int i = 0; i < PCI_STD_NUM_BARS; i++)
 		if (bus->bar[i].va)
 			munmap((void *)bus->bar[i].va, bus->bar[i].map_len);
 	if (vb->dev_fd >= 0)
 		close(vb->dev_fd);
-	pthread_mutex_lock(&vfio.lock);
-	group_put_locked(vb->group_no);
-	pthread_mutex_unlock(&vfio.lock);
+	if (vb->group_held) {
+		pthread_mutex_lock(&vfio.lock);
+		group_put_locked(vb->group_no);
+		pthread_mutex_unlock(&vfio.lock);
+	}
 	free(vb);
+}
+
+/*
+ * The kernel's unplug (vfio_unregister_group_dev) waits until the device
+ * file is released: its fd closed and no mapping of it left (removal.c
+ * has replaced the BAR mappings). The fd number stays, pointing at
+ * /dev/null, for threads that may still pread/pwrite an I/O BAR; the
+ * group goes too, so nothing of the device is held. Closing the device
+ * makes VFIO disable it (no more DMA) before our memory is freed.
+ */
+static int vfio_release(struct uvio_pci_bus *bus)
+{
+	struct vfio_bus *vb = to_vfio(bus);
+	int rc;
+
+	if (!vb)
+		return -EINVAL;
+	rc = uvio_pci_fd_to_null(vb->dev_fd);
+	if (vb->group_held) {
+		pthread_mutex_lock(&vfio.lock);
+		group_put_locked(vb->group_no);
+		pthread_mutex_unlock(&vfio.lock);
+		vb->group_held = false;
+	}
+	return rc;
 }
 
 static const struct uvio_pci_bus_ops vfio_bus_ops = {
 	.name = "vfio",
 	.map_bar = vfio_map_bar,
 	.close = vfio_close,
+	.release = vfio_release,
 };
 
 static int read_regions(struct vfio_bus *vb, struct uvio_err *err)
@@ -560,6 +592,7 @@ int uvio_vfio_open(const struct uvio_pci_info *info,
 		free(vb);
 		return rc;
 	}
+	vb->group_held = true;
 	g = group_find_locked(info->iommu_group);
 	fd = ioctl(g->fd, VFIO_GROUP_GET_DEVICE_FD, bdf);
 	if (fd < 0) {
@@ -604,7 +637,7 @@ int uvio_vfio_dma_setup(struct uvio_pci_bus *bus, bool need_pa,
 	return rc;
 }
 
-/* ---- interrupts (for later use; uvio polls) -------------------------------- */
+/* ---- interrupts (uvio polls: only the device request is used) -------------- */
 
 unsigned uvio_vfio_msix_count(struct uvio_pci_bus *bus)
 {

@@ -174,9 +174,14 @@ static uint32_t m_config_generation(void *t)
 
 /* ---- status and features (spec 4.1.4.3, 3.1.1) -------------------------- */
 
+/* A removed device reads all ones, like a master abort (removal.c). */
 static uint8_t m_get_status(void *t)
 {
-	return cc_read8(t, VIRTIO_PCI_COMMON_STATUS);
+	struct vpci *v = t;
+
+	if (uvio_pci_bus_poll_removed(v->bus))
+		return 0xff;
+	return cc_read8(v, VIRTIO_PCI_COMMON_STATUS);
 }
 
 static void m_set_status(void *t, uint8_t status)
@@ -191,7 +196,9 @@ static int m_reset(void *t)
 	struct timespec ms = { 0, 1000000 };
 
 	cc_write8(v, VIRTIO_PCI_COMMON_STATUS, 0);
-	for (int i = 0; cc_read8(v, VIRTIO_PCI_COMMON_STATUS) != 0; i++) {
+	for (int i = 0; m_get_status(v) != 0; i++) {
+		if (uvio_pci_bus_removed(v->bus))
+			return -ENODEV;   /* gone: no need to wait */
 		if (i >= RESET_TIMEOUT_MS)
 			return -ETIMEDOUT;
 		nanosleep(&ms, NULL);

@@ -88,9 +88,14 @@ static int l_write_config(void *t, uint32_t off, const void *buf, uint32_t len)
 	return l_config_access(t, off, (void *)buf, len, true);
 }
 
+/* A removed device reads all ones, like a master abort (removal.c). */
 static uint8_t l_get_status(void *t)
 {
-	return r8(t, VIRTIO_PCI_STATUS);
+	struct vlegacy *l = t;
+
+	if (uvio_pci_bus_poll_removed(l->bus))
+		return 0xff;
+	return r8(l, VIRTIO_PCI_STATUS);
 }
 
 static void l_set_status(void *t, uint8_t status)
@@ -105,7 +110,9 @@ static int l_reset(void *t)
 	struct timespec ms = { 0, 1000000 };
 
 	w8(t, VIRTIO_PCI_STATUS, 0);
-	for (int i = 0; r8(t, VIRTIO_PCI_STATUS) != 0; i++) {
+	for (int i = 0; l_get_status(t) != 0; i++) {
+		if (uvio_pci_bus_removed(((struct vlegacy *)t)->bus))
+			return -ENODEV;   /* gone: no need to wait */
 		if (i >= RESET_TIMEOUT_MS)
 			return -ETIMEDOUT;
 		nanosleep(&ms, NULL);

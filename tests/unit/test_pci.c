@@ -5,6 +5,8 @@
  * (modern and legacy) over a fake bus whose BARs are plain memory and
  * whose config space is a memfd. The fake device does not react: the tests
  * check what the transport writes where (spec 4.1.4), and what it refuses.
+ * And removal: a BAR mapping that faults (a truncated memfd) reads all
+ * ones through the process's SIGBUS handler, which passes other faults on.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,6 +486,159 @@ static void test_legacy_transport(void **state)
 	ops->destroy(t);
 }
 
+/* ---- removal: a BAR that faults reads all ones, and says so ------------------ */
+
+/* A bus of our own: BAR 0 is a shared mapping of a memfd, which faults
+ * (SIGBUS) once the memfd is truncated, as a revoked BAR mapping does. */
+struct rmfake {
+	struct uvio_pci_bus bus;
+	int memfd;
+};
+
+static void rmfake_close(struct uvio_pci_bus *bus)
+{
+	struct rmfake *f = (struct rmfake *)bus;
+
+	uvio_pci_rm_detach(bus);
+	munmap((void *)bus->bar[0].va, bus->bar[0].map_len);
+	close(bus->cfg_fd);
+	close(f->memfd);
+	free(f);
+}
+
+static int rmfake_release(struct uvio_pci_bus *bus)
+{
+	return uvio_pci_fd_to_null(bus->cfg_fd);
+}
+
+static const struct uvio_pci_bus_ops rmfake_ops = {
+	.name = "rmfake", .map_bar = fake_map, .close = rmfake_close,
+	.release = rmfake_release,
+};
+
+static struct rmfake *rmfake_bus(uint16_t vendor)
+{
+	struct rmfake *f = calloc(1, sizeof(*f));
+	struct uvio_err err;
+	void *va;
+
+	assert_non_null(f);
+	f->bus.ops = &rmfake_ops;
+	f->bus.driver = UVIO_PCI_DRV_UIO;
+	snprintf(f->bus.bdf, sizeof(f->bus.bdf), "0000:0a:00.0");
+	for (int i = 0; i < PCI_STD_NUM_BARS; i++)
+		f->bus.bar[i].fd = -1;
+	f->bus.cfg_fd = memfd_create("cfg", MFD_CLOEXEC);
+	assert_true(f->bus.cfg_fd >= 0);
+	assert_int_equal(pwrite(f->bus.cfg_fd, &vendor, 2, PCI_VENDOR_ID), 2);
+	f->memfd = memfd_create("bar", MFD_CLOEXEC);
+	assert_true(f->memfd >= 0);
+	assert_int_equal(ftruncate(f->memfd, 8192), 0);
+	va = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, f->memfd, 0);
+	assert_true(va != MAP_FAILED);
+	f->bus.bar[0].va = va;
+	f->bus.bar[0].size = f->bus.bar[0].map_len = 8192;
+	assert_int_equal(uvio_pci_rm_attach(&f->bus, &err), 0);
+	uvio_pci_rm_add_bar(&f->bus, 0);
+	return f;
+}
+
+static bool readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+static sigjmp_buf other_fault;
+static volatile sig_atomic_t other_faults;
+
+static void other_sigbus(int sig)
+{
+	(void)sig;
+	other_faults++;
+	siglongjmp(other_fault, 1);
+}
+
+static void test_removal_sigbus(void **state)
+{
+	struct sigaction sa = { .sa_handler = other_sigbus }, old;
+	struct rmfake *f, *g;
+	volatile uint8_t *va;
+	void *elsewhere;
+	int efd;
+
+	(void)state;
+	/* A handler that was there first: faults that are not ours go to it. */
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGBUS, &sa, &old), 0);
+	f = rmfake_bus(UVIO_PCI_VENDOR_VIRTIO);
+	va = f->bus.bar[0].va;
+	efd = uvio_pci_bus_removal_fd(&f->bus);
+	assert_true(efd >= 0);
+
+	/* A live device: plain loads and stores, not removed. */
+	assert_int_equal(uvio_pci_bar_write32(&f->bus, 0, 0x10, 0x12345678u), 0);
+	assert_int_equal(uvio_pci_bar_read32(&f->bus, 0, 0x10), 0x12345678u);
+	assert_false(uvio_pci_bus_poll_removed(&f->bus));
+	assert_false(readable(efd));
+
+	/* Revoked: the next load faults, and reads all ones instead. */
+	assert_int_equal(ftruncate(f->memfd, 0), 0);
+	assert_int_equal(va[0x10], 0xff);
+	assert_true(uvio_pci_bus_removed(&f->bus));
+	assert_true(readable(efd));
+	/* Every BAR of the device was replaced: a store (a notify) lands in
+	 * our memory; accessors no longer touch it at all. */
+	va[0x1000] = 1;
+	assert_int_equal(uvio_pci_bar_read16(&f->bus, 0, 0x1000), 0xffff);
+	assert_int_equal(uvio_pci_bar_write8(&f->bus, 0, 0, 0), -ENODEV);
+
+	/* A fault outside any BAR goes to the previous handler. */
+	g = rmfake_bus(UVIO_PCI_VENDOR_VIRTIO);
+	elsewhere = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, g->memfd, 0);
+	assert_true(elsewhere != MAP_FAILED);
+	assert_int_equal(ftruncate(g->memfd, 0), 0);
+	if (sigsetjmp(other_fault, 1) == 0)
+		(void)*(volatile uint8_t *)elsewhere;
+	assert_int_equal(other_faults, 1);
+	assert_false(uvio_pci_bus_removed(&g->bus));
+	munmap(elsewhere, 4096);
+
+	/* Release: marks removed, config access now reaches /dev/null. */
+	assert_int_equal(uvio_pci_bus_release(&g->bus), 0);
+	assert_true(uvio_pci_bus_removed(&g->bus));
+	assert_true(readable(uvio_pci_bus_removal_fd(&g->bus)));
+	assert_int_equal(*(volatile uint32_t *)(void *)g->bus.bar[0].va, 0xffffffffu);
+	uint16_t v;
+	assert_int_not_equal(uvio_pci_cfg_read16(&g->bus, PCI_VENDOR_ID, &v), 0);
+	assert_int_equal(uvio_pci_bus_release(&g->bus), 0);   /* once is enough */
+
+	rmfake_close(&f->bus);
+	rmfake_close(&g->bus);
+	assert_int_equal(sigaction(SIGBUS, &old, NULL), 0);
+}
+
+/* Nobody asks (UIO): config space that reads all ones, or fails, says the
+ * device is gone, and the removal fd turns readable. */
+static void test_removal_config(void **state)
+{
+	struct rmfake *f = rmfake_bus(0xffff);
+	struct uvio_dev *dev = NULL;
+
+	(void)state;
+	assert_false(readable(uvio_pci_bus_removal_fd(&f->bus)));
+	assert_true(uvio_pci_bus_poll_removed(&f->bus));
+	assert_true(readable(uvio_pci_bus_removal_fd(&f->bus)));
+	assert_int_equal(uvio_pci_bar_read8(&f->bus, 0, 0), 0xff);
+	rmfake_close(&f->bus);
+
+	/* Not a PCI device: no fd, never removed, release refused. */
+	assert_int_equal(uvio_pci_removal_fd(dev), -1);
+	assert_false(uvio_pci_is_removed(dev));
+	assert_int_equal(uvio_pci_release(dev), -ENOTSUP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +649,8 @@ int main(void)
 		cmocka_unit_test(test_modern_transport),
 		cmocka_unit_test(test_modern_bad_caps),
 		cmocka_unit_test(test_legacy_transport),
+		cmocka_unit_test(test_removal_sigbus),
+		cmocka_unit_test(test_removal_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,7 +37,7 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all lib apps tests benches check check-unit check-vm check-host install demo clean
+.PHONY: all lib apps tests benches check check-unit check-vm check-host check-fuzz install demo clean
 
 all: lib apps benches
 
@@ -91,7 +91,11 @@ check-host: all
 	@rc=0; for t in tests/host/run tests/host/run-*; do [ -x $$t ] || continue; \
 		echo "=== $$t"; $$t || rc=1; done; exit $$rc
 
-check: check-unit check-vm check-host
+# Each fuzz target for FUZZ_SECONDS (60 in check), from the committed seeds.
+check-fuzz:
+	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
+
+check: check-unit check-vm check-host check-fuzz
 
 bench-vring: benches
 	$(BUILD)/bench/vring_bench
@@ -109,5 +113,7 @@ install: lib
 
 clean:
 	rm -rf build
+
+include tests/fuzz/Makefile.fuzz
 
 -include $(shell find build -name '*.d' 2>/dev/null)

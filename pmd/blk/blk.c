@@ -48,22 +48,23 @@ static int read_limits(struct uvio_blk *blk, struct uvio_err *err)
 	struct uvio_blk_info *in = &blk->info;
 	int rc = 0;
 
+	/* The first failure is the one reported (err holds its code). */
 	if (has(blk, VIRTIO_BLK_F_SIZE_MAX))
-		rc |= READ_CFG(blk, size_max, in->size_max, err);
+		rc = rc ? rc : READ_CFG(blk, size_max, in->size_max, err);
 	if (has(blk, VIRTIO_BLK_F_SEG_MAX))
-		rc |= READ_CFG(blk, seg_max, in->seg_max, err);
+		rc = rc ? rc : READ_CFG(blk, seg_max, in->seg_max, err);
 	if (has(blk, VIRTIO_BLK_F_GEOMETRY)) {
-		rc |= READ_CFG(blk, geometry.cylinders, in->cylinders, err);
-		rc |= READ_CFG(blk, geometry.heads, in->heads, err);
-		rc |= READ_CFG(blk, geometry.sectors, in->sectors, err);
+		rc = rc ? rc : READ_CFG(blk, geometry.cylinders, in->cylinders, err);
+		rc = rc ? rc : READ_CFG(blk, geometry.heads, in->heads, err);
+		rc = rc ? rc : READ_CFG(blk, geometry.sectors, in->sectors, err);
 	}
 	if (has(blk, VIRTIO_BLK_F_TOPOLOGY)) {
-		rc |= READ_CFG(blk, physical_block_exp, in->physical_block_exp, err);
-		rc |= READ_CFG(blk, alignment_offset, in->alignment_offset, err);
-		rc |= READ_CFG(blk, min_io_size, in->min_io_size, err);
-		rc |= READ_CFG(blk, opt_io_size, in->opt_io_size, err);
+		rc = rc ? rc : READ_CFG(blk, physical_block_exp, in->physical_block_exp, err);
+		rc = rc ? rc : READ_CFG(blk, alignment_offset, in->alignment_offset, err);
+		rc = rc ? rc : READ_CFG(blk, min_io_size, in->min_io_size, err);
+		rc = rc ? rc : READ_CFG(blk, opt_io_size, in->opt_io_size, err);
 	}
-	return rc ? -EIO : 0;
+	return rc;
 }
 
 static int read_commands(struct uvio_blk *blk, struct uvio_err *err)
@@ -75,22 +76,22 @@ static int read_commands(struct uvio_blk *blk, struct uvio_err *err)
 	in->write_zeroes = has(blk, VIRTIO_BLK_F_WRITE_ZEROES);
 	in->secure_erase = has(blk, VIRTIO_BLK_F_SECURE_ERASE);
 	if (in->discard) {
-		rc |= READ_CFG(blk, max_discard_sectors, in->max_discard_sectors, err);
-		rc |= READ_CFG(blk, max_discard_seg, in->max_discard_seg, err);
-		rc |= READ_CFG(blk, discard_sector_alignment, in->discard_sector_alignment, err);
+		rc = rc ? rc : READ_CFG(blk, max_discard_sectors, in->max_discard_sectors, err);
+		rc = rc ? rc : READ_CFG(blk, max_discard_seg, in->max_discard_seg, err);
+		rc = rc ? rc : READ_CFG(blk, discard_sector_alignment, in->discard_sector_alignment, err);
 	}
 	if (in->write_zeroes) {
-		rc |= READ_CFG(blk, max_write_zeroes_sectors, in->max_write_zeroes_sectors, err);
-		rc |= READ_CFG(blk, max_write_zeroes_seg, in->max_write_zeroes_seg, err);
-		rc |= READ_CFG(blk, write_zeroes_may_unmap, in->write_zeroes_may_unmap, err);
+		rc = rc ? rc : READ_CFG(blk, max_write_zeroes_sectors, in->max_write_zeroes_sectors, err);
+		rc = rc ? rc : READ_CFG(blk, max_write_zeroes_seg, in->max_write_zeroes_seg, err);
+		rc = rc ? rc : READ_CFG(blk, write_zeroes_may_unmap, in->write_zeroes_may_unmap, err);
 	}
 	if (in->secure_erase) {
-		rc |= READ_CFG(blk, max_secure_erase_sectors, in->max_secure_erase_sectors, err);
-		rc |= READ_CFG(blk, max_secure_erase_seg, in->max_secure_erase_seg, err);
-		rc |= READ_CFG(blk, secure_erase_sector_alignment,
+		rc = rc ? rc : READ_CFG(blk, max_secure_erase_sectors, in->max_secure_erase_sectors, err);
+		rc = rc ? rc : READ_CFG(blk, max_secure_erase_seg, in->max_secure_erase_seg, err);
+		rc = rc ? rc : READ_CFG(blk, secure_erase_sector_alignment,
 			       in->secure_erase_sector_alignment, err);
 	}
-	return rc ? -EIO : 0;
+	return rc;
 }
 
 /* Spec 5.2.4/5.2.5: the config, guarded field by field by its feature. */
@@ -122,8 +123,8 @@ static int read_config(struct uvio_blk *blk, struct uvio_err *err)
 	if (in->wce_configurable && !READ_CFG(blk, wce, wce, err))
 		in->writeback = wce;
 	in->num_queues = 1;
-	if (has(blk, VIRTIO_BLK_F_MQ) && READ_CFG(blk, num_queues, in->num_queues, err))
-		return -EIO;
+	if (has(blk, VIRTIO_BLK_F_MQ) && (rc = READ_CFG(blk, num_queues, in->num_queues, err)))
+		return rc;
 	if (in->num_queues == 0)
 		in->num_queues = 1;
 	rc = read_limits(blk, err);

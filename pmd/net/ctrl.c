@@ -71,13 +71,15 @@ static int wait_ack(struct uvio_net *net, const volatile uint8_t *ack)
 int uvio_net_ctrl_cmd(struct uvio_net *net, uint8_t cls, uint8_t cmd,
 		      const void *data, uint32_t len)
 {
-	struct virtio_net_ctrl_hdr *h = (void *)net->ctrl.buf;
-	uint8_t *ack = net->ctrl.buf + CTRL_BUF - 1;
+	struct virtio_net_ctrl_hdr *h;
 	struct uvio_sg sg[3];
+	uint8_t *ack;
 	int rc;
 
-	if (!net->ctrl.vq)
+	if (!net->ctrl.vq || !net->ctrl.buf)
 		return -ENOTSUP;
+	h = (void *)net->ctrl.buf;
+	ack = net->ctrl.buf + CTRL_BUF - 1;
 	if (len > CTRL_BUF - 64)
 		return -EINVAL;
 	h->class = cls;

@@ -68,6 +68,43 @@ static uint64_t wanted_features(const struct uvio_net_opts *o)
 	return want & ~o->disable_features;
 }
 
+/* Spec 5.1.3.1: a feature whose requirement is not accepted may not be
+ * accepted either; drop dependents until none is left dangling. */
+static const struct {
+	unsigned bit, needs;
+} feature_deps[] = {
+	{ VIRTIO_NET_F_GUEST_TSO4, VIRTIO_NET_F_GUEST_CSUM },
+	{ VIRTIO_NET_F_GUEST_TSO6, VIRTIO_NET_F_GUEST_CSUM },
+	{ VIRTIO_NET_F_GUEST_ECN, VIRTIO_NET_F_GUEST_TSO4 },
+	{ VIRTIO_NET_F_GUEST_UFO, VIRTIO_NET_F_GUEST_CSUM },
+	{ VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_CSUM },
+	{ VIRTIO_NET_F_HOST_TSO6, VIRTIO_NET_F_CSUM },
+	{ VIRTIO_NET_F_HOST_ECN, VIRTIO_NET_F_HOST_TSO4 },
+	{ VIRTIO_NET_F_HOST_UFO, VIRTIO_NET_F_CSUM },
+	{ VIRTIO_NET_F_CTRL_RX, VIRTIO_NET_F_CTRL_VQ },
+	{ VIRTIO_NET_F_CTRL_VLAN, VIRTIO_NET_F_CTRL_VQ },
+	{ VIRTIO_NET_F_GUEST_ANNOUNCE, VIRTIO_NET_F_CTRL_VQ },
+	{ VIRTIO_NET_F_MQ, VIRTIO_NET_F_CTRL_VQ },
+	{ VIRTIO_NET_F_CTRL_MAC_ADDR, VIRTIO_NET_F_CTRL_VQ },
+	{ VIRTIO_NET_F_RSS, VIRTIO_NET_F_CTRL_VQ },
+	{ VIRTIO_NET_F_HASH_REPORT, VIRTIO_NET_F_CTRL_VQ },
+};
+
+static uint64_t drop_dangling(uint64_t f)
+{
+	bool changed = true;
+
+	while (changed) {
+		changed = false;
+		for (unsigned i = 0; i < sizeof(feature_deps) / sizeof(feature_deps[0]); i++)
+			if ((f & BIT(feature_deps[i].bit)) && !(f & BIT(feature_deps[i].needs))) {
+				f &= ~BIT(feature_deps[i].bit);
+				changed = true;
+			}
+	}
+	return f;
+}
+
 static bool has(const struct uvio_net *net, unsigned bit)
 {
 	return uvio_dev_has_feature(net->dev, bit);
@@ -237,7 +274,8 @@ static int negotiate(struct uvio_net *net, const struct uvio_net_opts *o,
 		     struct uvio_err *err)
 {
 	struct uvio_net_info *in = &net->info;
-	int rc = uvio_dev_negotiate(net->dev, wanted_features(o), &in->features);
+	uint64_t want = drop_dangling(wanted_features(o) & uvio_dev_device_features(net->dev));
+	int rc = uvio_dev_negotiate(net->dev, want, &in->features);
 
 	if (rc)
 		return uvio_err_set(err, rc, "%s", uvio_dev_error(net->dev));

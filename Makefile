@@ -77,9 +77,14 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(MODEL_OBJS) $(BUILD)/libuvio.a
 	$(CC) $(SANFLAGS) -o $@ $< $(MODEL_OBJS) $(BUILD)/libuvio.a $(LDLIBS) -lm
 
 # Unit tests run under ASan+UBSan.
+# Unit tests twice: under ASan+UBSan, then the plain build under valgrind
+# (any error or definite leak fails).
 check-unit:
 	$(MAKE) SANITIZE=1 tests
 	tests/unit/run build/san/tests/unit
+	$(MAKE) tests
+	UNIT_WRAP="valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
+		tests/unit/run build/tests/unit
 
 # Every tests/vm/run* suite (PCI, blk, net), each booting its own guests.
 check-vm: all

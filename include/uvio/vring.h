@@ -96,6 +96,11 @@ unsigned uvio_vq_num_free(const struct uvio_vq *vq);
 int uvio_vq_add(struct uvio_vq *vq, const struct uvio_sg *sg,
 		unsigned n_out, unsigned n_in, void *cookie);
 
+/* uvio_vq_add() of one segment: the common case of packet I/O, without
+ * the scatter-gather walk. Same results. */
+int uvio_vq_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
+		    bool device_writes, void *cookie);
+
 /* Make added buffers visible to the device. Returns true when the device
  * must be notified (spec 2.7.10 / 2.8.10 event suppression). */
 bool uvio_vq_kick_prepare(struct uvio_vq *vq);

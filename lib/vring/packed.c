@@ -133,8 +133,34 @@ int uvio_vq_packed_add(struct uvio_vq *vq, const struct uvio_sg *sg,
 	vq->in_flight++;
 	vq->num_added += ndesc;
 	advance_avail(vq, ndesc);
-	vq_wmb(vq->weak_barriers);
 	__atomic_store_n(&p->desc[head].flags, flags, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int uvio_vq_packed_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
+			   bool writable, void *cookie)
+{
+	struct vq_packed *p = &vq->u.packed;
+	uint16_t pos = p->next_avail, id;
+	struct vring_packed_desc *d = &p->desc[pos];
+	uint16_t flags = (uint16_t)((writable ? VRING_DESC_F_WRITE : 0) |
+				    (p->avail_wrap ? F_AVAIL : F_USED));
+
+	if (!vq->num_free)
+		return -ENOSPC;
+	id = alloc_id(vq);
+	d->addr = iova;
+	d->len = len;
+	d->id = id;
+	vq->state[id] = (struct vq_buf_state){
+		.cookie = cookie, .in_len = writable ? len : 0, .ndesc = 1,
+	};
+	vq->num_free--;
+	vq->in_flight++;
+	vq->num_added++;
+	advance_avail(vq, 1);
+	/* The flags hand the descriptor over (spec 2.8.21): last, released. */
+	__atomic_store_n(&d->flags, flags, __ATOMIC_RELEASE);
 	return 0;
 }
 

@@ -99,14 +99,28 @@ static uint16_t add_direct(struct uvio_vq *vq, const struct uvio_sg *sg,
 	return head;
 }
 
+/* Publish head in the next avail slot. Rewriting a slot that already
+ * holds this head (the common case with IN_ORDER) would only dirty a cache
+ * line the device reads. */
+static void publish(struct uvio_vq *vq, uint16_t head)
+{
+	struct vq_split *s = &vq->u.split;
+	uint16_t slot = s->avail_idx & (vq->size - 1);
+
+	if (s->avail->ring[slot] != head)
+		s->avail->ring[slot] = head;
+	s->avail_idx++;
+	vq->num_added++;
+	vq->in_flight++;
+}
+
 int uvio_vq_split_add(struct uvio_vq *vq, const struct uvio_sg *sg,
 		      unsigned n_out, unsigned n_in, void *cookie)
 {
-	struct vq_split *s = &vq->u.split;
 	unsigned n = n_out + n_in;
 	bool indirect = n > 1 && n <= vq->indirect_max;
 	unsigned ndesc = indirect ? 1 : n;
-	uint16_t head, slot;
+	uint16_t head;
 
 	if (ndesc > vq->num_free)
 		return -ENOSPC;
@@ -116,14 +130,30 @@ int uvio_vq_split_add(struct uvio_vq *vq, const struct uvio_sg *sg,
 		.ndesc = (uint16_t)ndesc, .last = vq->state[head].last,
 	};
 	vq->num_free -= (uint16_t)ndesc;
-	vq->in_flight++;
-	/* Rewriting an avail slot that already holds this head (the common
-	 * case with IN_ORDER) would only dirty a cache line the device reads. */
-	slot = s->avail_idx & (vq->size - 1);
-	if (s->avail->ring[slot] != head)
-		s->avail->ring[slot] = head;
-	s->avail_idx++;
-	vq->num_added++;
+	publish(vq, head);
+	return 0;
+}
+
+int uvio_vq_split_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
+			  bool writable, void *cookie)
+{
+	struct vq_split *s = &vq->u.split;
+	uint16_t head = s->free_head;
+	struct vring_desc *d = &s->desc[head];
+	struct vq_buf_state *st = &vq->state[head];
+
+	if (!vq->num_free)
+		return -ENOSPC;
+	d->addr = iova;
+	d->len = len;
+	d->flags = writable ? VRING_DESC_F_WRITE : 0;
+	s->free_head = vq->in_order ? (uint16_t)((head + 1) & (vq->size - 1)) : s->next[head];
+	st->cookie = cookie;
+	st->in_len = writable ? len : 0;
+	st->ndesc = 1;
+	st->last = head;
+	vq->num_free--;
+	publish(vq, head);
 	return 0;
 }
 

@@ -167,6 +167,18 @@ int uvio_vq_add(struct uvio_vq *vq, const struct uvio_sg *sg, unsigned n_out,
 	return uvio_vq_split_add(vq, sg, n_out, n_in, cookie);
 }
 
+int uvio_vq_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
+		    bool device_writes, void *cookie)
+{
+	if (vq_broken(vq))
+		return -EIO;
+	if (!cookie)
+		return -EINVAL;
+	if (vq->packed)
+		return uvio_vq_packed_add_one(vq, iova, len, device_writes, cookie);
+	return uvio_vq_split_add_one(vq, iova, len, device_writes, cookie);
+}
+
 bool uvio_vq_kick_prepare(struct uvio_vq *vq)
 {
 	if (vq_broken(vq))

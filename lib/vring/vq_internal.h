@@ -172,6 +172,8 @@ size_t uvio_vq_split_ring_size(uint16_t size);
 void uvio_vq_split_init(struct uvio_vq *vq);
 int uvio_vq_split_add(struct uvio_vq *vq, const struct uvio_sg *sg,
 		      unsigned n_out, unsigned n_in, void *cookie);
+int uvio_vq_split_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
+			  bool writable, void *cookie);
 bool uvio_vq_split_kick_prepare(struct uvio_vq *vq);
 int uvio_vq_split_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
 			   unsigned max);
@@ -184,6 +186,8 @@ size_t uvio_vq_packed_ring_size(uint16_t size);
 void uvio_vq_packed_init(struct uvio_vq *vq);
 int uvio_vq_packed_add(struct uvio_vq *vq, const struct uvio_sg *sg,
 		       unsigned n_out, unsigned n_in, void *cookie);
+int uvio_vq_packed_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
+			   bool writable, void *cookie);
 bool uvio_vq_packed_kick_prepare(struct uvio_vq *vq);
 int uvio_vq_packed_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
 			    unsigned max);

@@ -15,9 +15,8 @@
 static void rx_post(struct uvio_net *net, struct net_rxq *rxq, struct uvio_pkt *p)
 {
 	uint16_t off = (uint16_t)(p->data_off - net->hdr_len);
-	struct uvio_sg sg = { p->buf_iova + off, (uint32_t)(p->buf_len - off) };
 
-	uvio_vq_add(rxq->vq, &sg, 0, 1, p);
+	uvio_vq_add_one(rxq->vq, p->buf_iova + off, (uint32_t)(p->buf_len - off), true, p);
 }
 
 int uvio_net_rxq_fill(struct uvio_net *net, struct net_rxq *rxq, bool kick)
@@ -197,9 +196,12 @@ static int tx_header(const struct uvio_net *net, struct uvio_pkt *p,
 {
 	uint32_t offloads = net->info.offloads;
 
-	/* Legacy devices without MRG_RXBUF have a 10-byte header: clearing
-	 * 12 would eat the frame's first bytes. */
-	memset(h, 0, net->hdr_len);
+	/* Plain stores, not memset: this runs per frame. Legacy devices
+	 * without MRG_RXBUF have a 10-byte header: clearing 12 would eat the
+	 * frame's first bytes. */
+	h->hdr = (struct virtio_net_hdr){ 0 };
+	if (net->hdr_len == sizeof(*h))
+		h->num_buffers = 0;
 	if ((p->ol_flags & (UVIO_PKT_TX_CSUM | UVIO_PKT_TX_TSO4 | UVIO_PKT_TX_TSO6)) &&
 	    (offloads & (UVIO_NET_OFF_TX_CSUM | UVIO_NET_OFF_TSO))) {
 		h->hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
@@ -233,6 +235,9 @@ static int tx_one(struct uvio_net *net, struct net_txq *txq, struct uvio_pkt *p)
 		return -EINVAL;
 	if (tx_header(net, p, (void *)((char *)p + p->data_off - net->hdr_len)))
 		return -ENOTSUP;
+	if (!p->next)  /* one descriptor per frame: header and data together */
+		return uvio_vq_add_one(txq->vq, p->buf_iova + p->data_off - net->hdr_len,
+				       (uint32_t)p->data_len + net->hdr_len, false, p);
 	sg[0] = (struct uvio_sg){ p->buf_iova + p->data_off - net->hdr_len,
 				  (uint32_t)p->data_len + net->hdr_len };
 	for (struct uvio_pkt *s = p->next; s; s = s->next) {
@@ -253,7 +258,11 @@ uint16_t uvio_net_tx_burst(struct uvio_net *net, uint16_t q,
 	if (uvio_vq_num_free(txq->vq) < n || uvio_vq_in_flight(txq->vq) >= NET_BURST)
 		tx_cleanup(txq);
 	for (i = 0; i < n; i++) {
-		int rc = tx_one(net, txq, pkts[i]);
+		int rc;
+
+		if (!uvio_vq_num_free(txq->vq))
+			break;  /* full: don't build a header we cannot post */
+		rc = tx_one(net, txq, pkts[i]);
 
 		if (rc == -ENOSPC || rc == -EIO)
 			break;  /* ring full or broken: the rest stay the caller's */

@@ -341,6 +341,45 @@ static void t_visible_after_kick(void **state)
 	fx_model_ok(f);
 }
 
+/* uvio_vq_add_one is uvio_vq_add of one segment: same descriptors for the
+ * device, same accounting, across several laps and both directions. */
+static void t_add_one(void **state)
+{
+	struct fx *f = *state;
+	uint8_t mem[8][64];
+	struct uvio_vq_used u[8];
+
+	fx_open(f, 8, F_INDIRECT, 4);
+	assert_int_equal(uvio_vq_add_one(f->vq, (uintptr_t)mem[0], 64, true, NULL), -EINVAL);
+	for (unsigned lap = 0; lap < 5; lap++) {
+		for (unsigned i = 0; i < 8; i++)
+			assert_int_equal(uvio_vq_add_one(f->vq, (uintptr_t)mem[i], 64,
+							 i & 1, mem[i]), 0);
+		assert_int_equal(uvio_vq_add_one(f->vq, (uintptr_t)mem[0], 64, true, mem[0]),
+				 -ENOSPC);
+		assert_int_equal(uvio_vq_num_free(f->vq), 0);
+		uvio_vq_kick(f->vq);
+		dev_pop_n(f, 8);
+		for (unsigned i = 0; i < 8; i++) {
+			struct vdev_buf *b = vdev_model_pending_at(f->dev, i);
+
+			assert_int_equal(b->nseg, 1);
+			assert_ptr_equal(b->seg[0].ptr, mem[i]);
+			assert_int_equal(b->seg[0].len, 64);
+			assert_int_equal(b->seg[0].writable, i & 1);
+			assert_int_equal(b->in_len, i & 1 ? 64 : 0);
+		}
+		vdev_model_push_all(f->dev, VDEV_ORDER_REVERSE, 0);
+		drv_get_n(f, u, 8);
+		for (unsigned i = 0; i < 8; i++) {
+			assert_ptr_equal(u[i].cookie, mem[7 - i]);
+			assert_int_equal(u[i].len, (7 - i) & 1 ? 64 : 0);
+		}
+		assert_int_equal(uvio_vq_num_free(f->vq), 8);
+	}
+	fx_model_ok(f);
+}
+
 /* ---- wrap-around ---- */
 
 /* Round trips in batches of 1..size until every index has wrapped past
@@ -545,6 +584,7 @@ int main(void)
 		VQ_BOTH(t_full_with_chains),
 		VQ_BOTH(t_num_free_indirect),
 		VQ_BOTH(t_visible_after_kick),
+		VQ_BOTH(t_add_one),
 		VQ_BOTH(t_wrap_index),
 		VQ_PACKED(t_wrap_odd_sizes),
 		VQ_BOTH(t_detach_unused),

@@ -15,13 +15,24 @@
 /* Errors are counted by errno; larger values share the last slot. */
 #define BB_ERRNO_SLOTS 160
 
-/* Per-thread counters. The owner stores with relaxed atomics; the progress
- * line loads `ios` and `bytes` while the run goes on. */
+/*
+ * Per-thread counters. The owner stores with relaxed atomics; the progress
+ * line loads `ios` and `bytes` while the run goes on. Requests are reads,
+ * writes and flushes: every one the queue took completes exactly once, so
+ * submitted == completed_ok + completed_error at the end of a run.
+ */
 struct bb_counters {
 	uint64_t ios;            /* reads + writes completed, ok or not */
 	uint64_t reads, writes, flushes;
 	uint64_t bytes;          /* of reads and writes that succeeded */
-	uint64_t errors;         /* failed requests, flushes included */
+	uint64_t submitted;      /* requests the queue took */
+	uint64_t completed_ok;
+	uint64_t completed_error;
+	uint64_t resubmitted;    /* of submitted: failed ones sent again */
+	uint64_t redo;           /* of completed_error: kept to send again
+				  * (the back-end went away; --reconnect) */
+	uint64_t unrecovered;    /* of redo: never sent again (the run stopped) */
+	uint64_t errors;         /* completed_error + submit errors */
 	uint64_t by_errno[BB_ERRNO_SLOTS];
 	uint64_t verify_checked; /* units */
 	uint64_t verify_failed;
@@ -34,13 +45,29 @@ struct bb_result {
 	struct bb_hist lat;      /* reads and writes, ns */
 	double secs;
 	bool submit_failed;      /* a submit error or a broken queue stopped us */
+	unsigned reconnects;     /* --reconnect: times the device came back */
 };
+
+/* How the engine learns that a vhost-user back-end went away and brings it
+ * back; the unit tests put a model device behind it. */
+struct bb_link {
+	/* The queues broke because the back-end went away (lock-free, any
+	 * thread). */
+	bool (*lost)(struct uvio_blk *blk);
+	/* Connect again within timeout_ms (the transport only). */
+	int (*reconnect)(struct uvio_blk *blk, int timeout_ms,
+			 struct uvio_err *err);
+};
+
+/* uvio_vhost_user_connected / uvio_vhost_user_reconnect. */
+extern const struct bb_link bb_vhost_user_link;
 
 void bb_counters_merge(struct bb_counters *dst, const struct bb_counters *src);
 
-/* engine.c: run the workload; 0, or 1 when it could not run at all. */
+/* engine.c: run the workload; 0, or 1 when it could not run at all.
+ * `link` NULL: bb_vhost_user_link. */
 int bb_run_workload(const struct bb_opts *o, struct uvio_blk *blk,
-		    struct bb_result *res);
+		    const struct bb_link *link, struct bb_result *res);
 
 /* ops.c: one --op command; the exit status. */
 int bb_run_op(const struct bb_opts *o, struct uvio_blk *blk);
@@ -55,7 +82,8 @@ void bb_report_text(FILE *f, const struct bb_opts *o,
 		    const struct bb_result *r);
 void bb_report_json(FILE *f, const struct bb_opts *o,
 		    const struct uvio_blk_info *in, const struct bb_result *r);
-/* True when the run failed: an I/O error, a verify failure, a submit error. */
+/* True when the run failed: an I/O error (other than one redone after a
+ * reconnect), a verify failure, a submit error, an I/O never redone. */
 bool bb_result_failed(const struct bb_result *r);
 
 #endif

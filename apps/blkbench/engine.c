@@ -2,7 +2,10 @@
 /*
  * The workload: cut the range into one slice per queue, give each slice a
  * worker thread with its own buffers, print progress every second while
- * they run, then add up what they did.
+ * they run, then add up what they did. Every 100 ms the control thread
+ * also looks at the device: removed (-ENODEV), it lets go and stops; a
+ * vhost-user back-end gone (-ERESTART) with --reconnect, it waits for
+ * every running worker to park, reconnects, reinits and lets them go on.
  */
 #include <errno.h>
 #include <signal.h>
@@ -12,6 +15,7 @@
 
 #include <uvio/dma.h>
 #include <uvio/pci.h>
+#include <uvio/vhost_user.h>
 
 #include "blockhdr.h"
 #include "engine.h"
@@ -20,6 +24,8 @@
 #define DETAIL_LINES 100
 #define TICK_NS 1000000000ull
 #define CHECK_EVERY 10          /* naps of 10 ms: look at the device each 100 ms */
+#define RECONNECT_TRY_MS 1000   /* one attempt; SIGINT is heard between them */
+#define RECONNECT_PAUSE_NS 100000000ull  /* after an attempt that failed at once */
 
 static volatile sig_atomic_t interrupted;
 
@@ -29,6 +35,25 @@ static void on_signal(int sig)
 	interrupted = 1;
 }
 
+static bool vu_lost(struct uvio_blk *blk)
+{
+	struct uvio_dev *dev = uvio_blk_dev(blk);
+
+	return uvio_dev_is_vhost_user(dev) && !uvio_vhost_user_connected(dev);
+}
+
+static int vu_reconnect(struct uvio_blk *blk, int timeout_ms, struct uvio_err *err)
+{
+	return uvio_vhost_user_reconnect(uvio_blk_dev(blk), timeout_ms, err);
+}
+
+const struct bb_link bb_vhost_user_link = { vu_lost, vu_reconnect };
+
+bool bb_may_reconnect(const struct bb_shared *sh)
+{
+	return sh->o->reconnect > 0 && sh->link->lost(sh->blk);
+}
+
 void bb_counters_merge(struct bb_counters *dst, const struct bb_counters *src)
 {
 	dst->ios += src->ios;
@@ -36,6 +61,12 @@ void bb_counters_merge(struct bb_counters *dst, const struct bb_counters *src)
 	dst->writes += src->writes;
 	dst->flushes += src->flushes;
 	dst->bytes += src->bytes;
+	dst->submitted += src->submitted;
+	dst->completed_ok += src->completed_ok;
+	dst->completed_error += src->completed_error;
+	dst->resubmitted += src->resubmitted;
+	dst->redo += src->redo;
+	dst->unrecovered += src->unrecovered;
 	dst->errors += src->errors;
 	for (unsigned i = 0; i < BB_ERRNO_SLOTS; i++)
 		dst->by_errno[i] += src->by_errno[i];
@@ -160,18 +191,122 @@ static bool all_done(struct bb_worker *ws, unsigned n, unsigned *joined)
 	return *joined == n;
 }
 
+static void stop_run(struct bb_shared *sh)
+{
+	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
+}
+
+/* Connect again within --reconnect seconds, in short attempts so that a
+ * SIGINT is not kept waiting. */
+static int reconnect(struct bb_shared *sh, struct uvio_err *err)
+{
+	uint64_t end = bb_now_ns() + (uint64_t)(sh->o->reconnect * 1e9);
+	int rc;
+
+	for (;;) {
+		uint64_t t0 = bb_now_ns(), left_ms = t0 < end ? (end - t0) / 1000000 : 0;
+
+		rc = sh->link->reconnect(sh->blk, left_ms < RECONNECT_TRY_MS ?
+					 (int)left_ms + 1 : RECONNECT_TRY_MS, err);
+		if (!rc || interrupted || bb_now_ns() >= end)
+			return rc;
+		if (bb_now_ns() - t0 < RECONNECT_PAUSE_NS) {
+			struct timespec nap = { 0, RECONNECT_PAUSE_NS };
+
+			nanosleep(&nap, NULL);
+		}
+	}
+}
+
+/* Failed requests since the last reconnect; every worker is parked. */
+static uint64_t failed_since(struct bb_shared *sh)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < sh->nworkers; i++)
+		sum += sh->ws[i].c.completed_error;
+	return sum - sh->failed_before;
+}
+
+/*
+ * The back-end went away (uvio_blk_check says -ERESTART). Once every worker
+ * still running has parked, none is inside a uvio_blk_* call: bring the
+ * device back (uvio/vhost_user.h) and let them go on with the new queues.
+ * Called with park_lock held.
+ */
+static void bring_back(struct bb_shared *sh)
+{
+	const struct bb_opts *o = sh->o;
+	struct uvio_err err = { 0 };
+	uint64_t failed = failed_since(sh);
+	int rc;
+
+	fprintf(stderr, "blkbench: %s: %s; %llu I/O%s failed; reconnecting (up to %g s)\n",
+		o->dev, sh->lost_why[0] ? sh->lost_why : "the back-end went away",
+		(unsigned long long)failed, failed == 1 ? "" : "s", o->reconnect);
+	rc = reconnect(sh, &err);
+	if (rc && interrupted)
+		fprintf(stderr, "blkbench: %s: interrupted while reconnecting\n", o->dev);
+	else if (rc)
+		fprintf(stderr, "blkbench: %s: could not reconnect within %g s: %s\n",
+			o->dev, o->reconnect, err.msg);
+	else if ((rc = uvio_blk_reinit(sh->blk, &err)))
+		fprintf(stderr, "blkbench: %s: reconnected, but the device did not come "
+			"back: %s\n", o->dev, err.msg);
+	if (rc) {
+		sh->reconnect_failed = true;
+		stop_run(sh);
+		return;
+	}
+	fprintf(stderr, "blkbench: reconnected to %s (%llu I/O%s failed)\n", o->dev,
+		(unsigned long long)failed, failed == 1 ? "" : "s");
+	sh->failed_before += failed;
+	sh->lost_why[0] = '\0';
+	sh->epoch++;
+	pthread_cond_broadcast(&sh->park_cv);
+}
+
+/* --reconnect: are the workers waiting for the device to come back? The
+ * status is read once they all are: a worker parks only after the
+ * transport marked the back-end gone, so it says -ERESTART by then. */
+static void check_parked(struct bb_shared *sh)
+{
+	pthread_mutex_lock(&sh->park_lock);
+	if (sh->parked && sh->parked == sh->active && !LD(&sh->stop)) {
+		if (uvio_blk_check(sh->blk) == -ERESTART) {
+			bring_back(sh);
+		} else {
+			fprintf(stderr, "blkbench: %s: the queues broke (%s), but the "
+				"device does not ask for a reset\n", sh->o->dev,
+				sh->lost_why);
+			sh->reconnect_failed = true;
+			stop_run(sh);
+		}
+	}
+	pthread_mutex_unlock(&sh->park_lock);
+}
+
 /*
  * Is the device still there? Gone (hot-unplugged, unbound), let go of it at
  * once so that the kernel can finish (uvio/pci.h, "Removal"), and stop. The
  * release breaks the queues: what is in flight fails at the workers' next
- * poll. `removed` is set first, so that they say nothing of it.
+ * poll. `removed` is set first, so that they say nothing of it. A
+ * vhost-user back-end that went away is waited for with --reconnect.
  */
 static void check_device(struct bb_shared *sh)
 {
-	if (LD(&sh->removed) || uvio_blk_check(sh->blk) != -ENODEV)
+	int status;
+
+	if (LD(&sh->removed))
 		return;
+	status = uvio_blk_check(sh->blk);
+	if (status != -ENODEV) {
+		if (sh->o->reconnect > 0)
+			check_parked(sh);
+		return;
+	}
 	__atomic_store_n(&sh->removed, 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
+	stop_run(sh);
 	uvio_pci_release(uvio_blk_dev(sh->blk));
 }
 
@@ -201,6 +336,8 @@ static void watch(struct bb_shared *sh, struct bb_worker *ws, unsigned n)
 			 &last_ios, &last_bytes, (double)(now - last_tick) / 1e9);
 		last_tick = now;
 		next += TICK_NS;
+		if (next <= now)  /* after a reconnect that took seconds */
+			next = now + TICK_NS;
 	}
 	free(h);
 }
@@ -239,6 +376,9 @@ static int run_workers(struct bb_shared *sh, struct bb_worker *ws, unsigned n,
 	}
 	res->secs = (double)(bb_now_ns() - sh->start_ns) / 1e9;
 	collect(ws, started, res);
+	res->reconnects = sh->epoch;
+	if (sh->reconnect_failed)
+		res->submit_failed = true;
 	if (sh->removed) {
 		fprintf(stderr, "blkbench: %s: device removed (%llu I/Os failed)\n",
 			sh->o->dev, (unsigned long long)res->c.errors);
@@ -248,16 +388,25 @@ static int run_workers(struct bb_shared *sh, struct bb_worker *ws, unsigned n,
 }
 
 int bb_run_workload(const struct bb_opts *o, struct uvio_blk *blk,
-		    struct bb_result *res)
+		    const struct bb_link *link, struct bb_result *res)
 {
-	struct bb_shared sh = { .o = o, .blk = blk, .print_budget = DETAIL_LINES };
+	struct bb_shared sh = { .o = o, .blk = blk, .print_budget = DETAIL_LINES,
+				.link = link ? link : &bb_vhost_user_link,
+				.active = o->queues, .nworkers = o->queues };
 	struct bb_worker *ws = calloc(o->queues, sizeof(*ws));
 	struct sigaction sa = { .sa_handler = on_signal };
+	pthread_condattr_t ca;
 	int rc = ws ? 0 : 1;
 
 	memset(res, 0, sizeof(*res));
 	bb_hist_init(&res->lat);
+	sh.ws = ws;
 	pthread_mutex_init(&sh.latlock, NULL);
+	pthread_mutex_init(&sh.park_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&sh.park_cv, &ca);
+	pthread_condattr_destroy(&ca);
 	if (!rc && o->latency_log && !(sh.latlog = fopen(o->latency_log, "w"))) {
 		fprintf(stderr, "blkbench: %s: %s\n", o->latency_log, strerror(errno));
 		rc = 1;
@@ -284,6 +433,8 @@ int bb_run_workload(const struct bb_opts *o, struct uvio_blk *blk,
 		rc = 1;
 	}
 	pthread_mutex_destroy(&sh.latlock);
+	pthread_cond_destroy(&sh.park_cv);
+	pthread_mutex_destroy(&sh.park_lock);
 	free(ws);
 	return rc;
 }

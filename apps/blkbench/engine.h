@@ -24,6 +24,7 @@ struct bb_io {
 	uint64_t t_submit, t_done;
 	int status;
 	enum bb_io_op op;
+	bool redo;              /* failed when the back-end went away: resend */
 };
 
 /* What every worker sees. */
@@ -37,6 +38,20 @@ struct bb_shared {
 	FILE *latlog;
 	pthread_mutex_t latlock;
 	unsigned print_budget;  /* lines of verify / I/O error detail */
+	/* --reconnect: a worker whose queue broke because the back-end went
+	 * away parks here; once every worker still running is parked, the
+	 * control thread reconnects, reinits and bumps `epoch`. */
+	const struct bb_link *link;
+	pthread_mutex_t park_lock;
+	pthread_cond_t park_cv;
+	unsigned parked;        /* under park_lock */
+	unsigned active;        /* workers not yet finished; under park_lock */
+	unsigned epoch;         /* reconnects done; under park_lock */
+	char lost_why[160];     /* the first broken queue's reason; park_lock */
+	bool reconnect_failed;
+	uint64_t failed_before; /* completed_error at the last reconnect */
+	struct bb_worker *ws;
+	unsigned nworkers;
 };
 
 struct bb_worker {
@@ -49,6 +64,7 @@ struct bb_worker {
 	struct bb_lbagen gen;
 	uint64_t rng;             /* read or write, for randrw */
 	struct bb_io *ios, *free, *pending, *done, **done_tail;
+	struct bb_io *redo;       /* failed at a back-end loss: send again */
 	unsigned in_flight;
 	uint64_t *busy;           /* verify: blocks in flight */
 	uint64_t *written;        /* verify randrw: blocks this run wrote */
@@ -64,5 +80,7 @@ struct bb_worker {
 
 uint64_t bb_now_ns(void);
 void *bb_worker_main(void *arg);
+/* The worker's queue broke: may it wait for a reconnect? */
+bool bb_may_reconnect(const struct bb_shared *sh);
 
 #endif

@@ -80,7 +80,7 @@ int main(int argc, char **argv)
 	if (o.op) {
 		rc = bb_run_op(&o, blk);
 	} else {
-		rc = bb_run_workload(&o, blk, &res);
+		rc = bb_run_workload(&o, blk, NULL, &res);
 		if (!rc) {
 			if (o.json)
 				bb_report_json(stdout, &o, uvio_blk_get_info(blk), &res);

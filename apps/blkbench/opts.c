@@ -14,7 +14,7 @@
 enum opt_id {
 	O_DEV, O_RW, O_MIX, O_BS, O_IODEPTH, O_QUEUES, O_RUNTIME, O_IOCOUNT,
 	O_OFFSET, O_SIZE, O_VERIFY, O_SEED, O_GEN, O_JSON, O_LATLOG, O_FLUSH,
-	O_OP, O_UNMAP, O_NOHUGE, O_HELP,
+	O_OP, O_UNMAP, O_NOHUGE, O_RECONNECT, O_HELP,
 };
 
 static const struct opt_def {
@@ -31,7 +31,8 @@ static const struct opt_def {
 	{ "generation", O_GEN, true },    { "json", O_JSON, false },
 	{ "latency-log", O_LATLOG, true }, { "flush-every", O_FLUSH, true },
 	{ "op", O_OP, true },             { "unmap", O_UNMAP, false },
-	{ "no-huge", O_NOHUGE, false },   { "help", O_HELP, false },
+	{ "no-huge", O_NOHUGE, false },   { "reconnect", O_RECONNECT, true },
+	{ "help", O_HELP, false },
 };
 
 static const char *const rw_names[] = {
@@ -72,12 +73,19 @@ void bb_usage(FILE *f)
 "  --latency-log F   one line per I/O: ns_since_start latency_ns op\n"
 "                    (time of completion; read|write|flush)\n"
 "  --no-huge         DMA memory from 4K pinned pages (VFIO with an IOMMU)\n"
+"  --reconnect S     vhost-user: when the back-end goes away, count the\n"
+"                    I/Os that failed, wait up to S seconds for it to come\n"
+"                    back, reconnect and send them again (pci: no effect)\n"
 "  --op flush|write-zeroes|discard|get-id   one command and exit\n"
 "                    (--offset/--size for the range, --unmap for write-zeroes)\n"
 "Verify format: 32-byte header {\"UVIOBLK1\", lba, seed, generation, crc32c}\n"
 "at the start of every unit of min(4096, largest power of two dividing bs)\n"
 "bytes; the rest is data derived from (seed, lba, generation).\n"
-"Exit status: 0 all good, 1 I/O error or verify failure, 2 usage error.\n", f);
+"Report: submitted = completed ok + completed with error; resubmitted counts\n"
+"the failed I/Os sent again after a reconnect (they are in submitted too).\n"
+"Exit status: 0 all good, 1 I/O error or verify failure, 2 usage error.\n"
+"With --reconnect, I/Os that failed because the back-end went away and then\n"
+"succeeded after the reconnect do not fail the run (they are reported).\n", f);
 }
 
 static int usage_fail(char *msg, size_t len, const char *fmt, ...)
@@ -218,6 +226,11 @@ static int apply(struct bb_opts *o, enum opt_id id, const char *name,
 		if (parse_uint(v, UINT64_MAX, &o->flush_every))
 			return usage_fail(msg, len, "--flush-every: bad number '%s'", v);
 		return 0;
+	case O_RECONNECT:
+		if (parse_seconds(v, &o->reconnect) || o->reconnect > BB_RECONNECT_MAX)
+			return usage_fail(msg, len, "--reconnect must be a positive number of seconds, at most %.0f, not '%s'",
+				    BB_RECONNECT_MAX, v);
+		return 0;
 	case O_LATLOG: o->latency_log = v; return 0;
 	case O_VERIFY: o->verify = true; return 0;
 	case O_JSON: o->json = true; return 0;
@@ -251,6 +264,8 @@ static int check(struct bb_opts *o, char *msg, size_t len)
 		return usage_fail(msg, len, "--io-count must be at least 1");
 	if (o->unmap && o->op != BB_OP_WRITE_ZEROES)
 		return usage_fail(msg, len, "--unmap goes with --op write-zeroes");
+	if (o->reconnect > 0 && o->op)
+		return usage_fail(msg, len, "--reconnect goes with a workload, not --op");
 	if (!o->runtime_set && !o->io_count_set && !o->verify)
 		o->runtime = 5.0;
 	return 0;

@@ -38,12 +38,16 @@ struct bb_opts {
 	enum bb_op op;            /* a single command instead of a workload */
 	bool unmap;
 	bool no_huge;             /* DMA memory from 4K pinned pages */
+	double reconnect;         /* seconds to wait for a vhost-user back-end
+				   * that went away; 0 = give up at once */
 	bool help;
 };
 
 /* Largest --bs: an I/O buffer fits easily in one DMA segment. */
 #define BB_BS_MAX ((uint64_t)8 << 20)
 #define BB_IODEPTH_MAX 65535u
+/* Longest --reconnect wait: 24 hours, and milliseconds fit an int. */
+#define BB_RECONNECT_MAX 86400.0
 
 /* "4096", "4k", "1M", "2g", "1t": powers of 1024. 0 or -EINVAL. */
 int bb_parse_size(const char *s, uint64_t *out);

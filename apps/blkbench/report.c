@@ -28,9 +28,13 @@ const char *bb_errno_name(int e)
 	return other;
 }
 
+/* An error counts unless the failed request was kept for a redo (the
+ * back-end went away) and the redo happened; the redo's own result is
+ * counted like any request's. */
 bool bb_result_failed(const struct bb_result *r)
 {
-	return r->submit_failed || r->c.errors || r->c.verify_failed;
+	return r->submit_failed || r->c.errors > r->c.redo || r->c.unrecovered ||
+	       r->c.verify_failed;
 }
 
 void bb_report_device(FILE *f, const struct bb_opts *o,
@@ -99,6 +103,15 @@ void bb_report_text(FILE *f, const struct bb_opts *o, const struct bb_result *r)
 		lat_us(r, 0), lat_us(r, 50), lat_us(r, 99), lat_us(r, 99.9),
 		lat_us(r, 100), r->lat.count ? (double)r->lat.sum / (double)r->lat.count / 1e3 : 0);
 	errors_text(f, c);
+	fprintf(f, "requests:  submitted %llu, completed ok %llu, completed with error %llu, "
+		"resubmitted %llu (submitted %s ok + error)\n",
+		(unsigned long long)c->submitted, (unsigned long long)c->completed_ok,
+		(unsigned long long)c->completed_error, (unsigned long long)c->resubmitted,
+		c->submitted == c->completed_ok + c->completed_error ? "==" : "!=");
+	if (o->reconnect > 0 || r->reconnects)
+		fprintf(f, "reconnects: %u (%llu failed I/Os kept to redo, %llu never redone)\n",
+			r->reconnects, (unsigned long long)c->redo,
+			(unsigned long long)c->unrecovered);
 	if (o->verify)
 		fprintf(f, "verify:    %llu failures, %llu units of %u bytes checked, %llu skipped\n",
 			(unsigned long long)c->verify_failed,
@@ -158,6 +171,14 @@ void bb_report_json(FILE *f, const struct bb_opts *o,
 		(unsigned long long)c->verify_checked, (unsigned long long)c->verify_failed,
 		(unsigned long long)c->verify_skipped);
 	fprintf(f, "\"queue_full\":%llu,", (unsigned long long)c->queue_full);
+	fprintf(f, "\"requests\":{\"submitted\":%llu,\"completed_ok\":%llu,"
+		"\"completed_error\":%llu,\"resubmitted\":%llu,\"redo\":%llu,"
+		"\"unrecovered\":%llu,\"balanced\":%s},\"reconnects\":%u,",
+		(unsigned long long)c->submitted, (unsigned long long)c->completed_ok,
+		(unsigned long long)c->completed_error, (unsigned long long)c->resubmitted,
+		(unsigned long long)c->redo, (unsigned long long)c->unrecovered,
+		c->submitted == c->completed_ok + c->completed_error ? "true" : "false",
+		r->reconnects);
 	fprintf(f, "\"submit_failed\":%s,\"ok\":%s}\n", r->submit_failed ? "true" : "false",
 		bb_result_failed(r) ? "false" : "true");
 }

@@ -2,8 +2,16 @@
 /*
  * One polling thread per queue: keep iodepth requests in flight, reap
  * completions, account and verify them. The thread owns its queue, its
- * buffers and its counters; it shares only the stop flag, the latency log
- * and the budget of detail lines.
+ * buffers and its counters; it shares only the stop flag, the latency log,
+ * the budget of detail lines and, with --reconnect, the parking place.
+ *
+ * --reconnect: when a vhost-user back-end goes away the library breaks
+ * every queue; the poll that says so (-EIO) has already run the callbacks
+ * of everything in flight with -EIO. Those requests are counted as errors,
+ * kept on the worker's redo list with their buffers as they were, and the
+ * worker parks: it must not touch its queue until the control thread has
+ * reconnected and reinit the device (uvio/vhost_user.h). Then it takes the
+ * new queue and sends the redo list first.
  */
 #include <errno.h>
 #include <string.h>
@@ -112,7 +120,19 @@ static void verify_read(struct bb_worker *w, const struct bb_io *io)
 	w->c.verify_failed += bad;
 }
 
-static void complete(struct bb_worker *w, struct bb_io *io)
+/* A failed request to send again after the reconnect; its buffer still
+ * holds what it wrote (a read is simply read again). */
+static void keep_for_redo(struct bb_worker *w, struct bb_io *io)
+{
+	w->c.redo++;
+	io->redo = true;
+	io->next = w->redo;
+	w->redo = io;
+	w->in_flight--;
+}
+
+/* `lost`: the queue broke because the back-end went away. */
+static void complete(struct bb_worker *w, struct bb_io *io, bool lost)
 {
 	if (io->op == BB_IO_FLUSH) {
 		w->c.flushes++;
@@ -129,16 +149,20 @@ static void complete(struct bb_worker *w, struct bb_io *io)
 			bb_bit_clear(w->busy, io->block);
 	}
 	if (io->status) {
+		w->c.completed_error++;
 		count_error(w, io->status);
-		/* A removed device fails everything: the engine says it once. */
-		if (!LD(&w->sh->removed) && detail_ok(w))
+		/* A removed device fails everything, and so does a back-end
+		 * that went away: the engine says it once. */
+		if (!lost && !LD(&w->sh->removed) && detail_ok(w))
 			fprintf(stderr, "blkbench: queue %u: %s at offset %llu failed: %s\n",
 				w->id, io_op_names[io->op],
 				io->op == BB_IO_FLUSH ? 0ull :
 				(unsigned long long)io_offset(w, io->block),
 				bb_errno_name(-io->status));
-	} else if (io->op == BB_IO_READ && w->o->verify) {
-		verify_read(w, io);
+	} else {
+		w->c.completed_ok++;
+		if (io->op == BB_IO_READ && w->o->verify)
+			verify_read(w, io);
 	}
 	if (io->op == BB_IO_WRITE && w->written) {
 		/* A failed write leaves the block in an unknown state. */
@@ -148,12 +172,16 @@ static void complete(struct bb_worker *w, struct bb_io *io)
 			bb_bit_set(w->written, io->block);
 	}
 	log_io(w, io);
+	if (lost && io->status) {
+		keep_for_redo(w, io);
+		return;
+	}
 	io->next = w->free;
 	w->free = io;
 	w->in_flight--;
 }
 
-static void reap(struct bb_worker *w)
+static void reap(struct bb_worker *w, bool lost)
 {
 	struct bb_io *io = w->done;
 
@@ -162,7 +190,7 @@ static void reap(struct bb_worker *w)
 	while (io) {
 		struct bb_io *next = io->next;
 
-		complete(w, io);
+		complete(w, io, lost);
 		io = next;
 	}
 }
@@ -228,11 +256,24 @@ static void submit_failed(struct bb_worker *w, struct bb_io *io, int rc)
 		uvio_blk_queue_error(w->q));
 }
 
+/* The oldest request first: what failed, then what the budget allows. */
+static struct bb_io *next_io(struct bb_worker *w)
+{
+	struct bb_io *io = w->redo;
+
+	if (w->pending)
+		return w->pending;
+	if (!io)
+		return pick(w);
+	w->redo = io->next;
+	return io;
+}
+
 /* Keep the queue full: submit until out of buffers, budget or room. */
 static void fill(struct bb_worker *w)
 {
 	for (;;) {
-		struct bb_io *io = w->pending ? w->pending : pick(w);
+		struct bb_io *io = next_io(w);
 		int rc;
 
 		if (!io)
@@ -246,9 +287,17 @@ static void fill(struct bb_worker *w)
 			w->c.queue_full++;
 			return;  /* back-pressure: poll, then retry */
 		}
+		/* Never sent: it stays pending, the poll parks the worker. */
+		if (rc == -EIO && bb_may_reconnect(w->sh))
+			return;
 		if (rc) {
 			submit_failed(w, io, rc);
 			return;
+		}
+		w->c.submitted++;
+		if (io->redo) {
+			w->c.resubmitted++;
+			io->redo = false;
 		}
 		w->pending = NULL;
 		w->in_flight++;
@@ -266,6 +315,54 @@ static bool stopping(struct bb_worker *w)
 	return w->sh->deadline_ns && bb_now_ns() >= w->sh->deadline_ns;
 }
 
+/* Until the control thread brought the device back (a new epoch) or the
+ * run stops. Nothing in flight here: the failing poll completed it all. */
+static void park(struct bb_worker *w)
+{
+	struct bb_shared *sh = w->sh;
+	unsigned epoch;
+
+	log_flush(w);
+	pthread_mutex_lock(&sh->park_lock);
+	if (!sh->lost_why[0])
+		snprintf(sh->lost_why, sizeof(sh->lost_why), "%s",
+			 uvio_blk_queue_error(w->q));
+	epoch = sh->epoch;
+	sh->parked++;
+	while (sh->epoch == epoch && !stopping(w)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += 10 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&sh->park_cv, &sh->park_lock, &ts);
+	}
+	sh->parked--;
+	if (sh->epoch != epoch)  /* reinit made new queues */
+		w->q = uvio_blk_get_queue(sh->blk, (uint16_t)w->id);
+	pthread_mutex_unlock(&sh->park_lock);
+}
+
+static void finish(struct bb_worker *w)
+{
+	struct bb_shared *sh = w->sh;
+
+	for (struct bb_io *io = w->redo; io; io = io->next)
+		w->c.unrecovered++;
+	if (w->pending) {  /* never submitted: back to the free list */
+		w->pending->next = w->free;
+		w->free = w->pending;
+		w->pending = NULL;
+	}
+	log_flush(w);
+	pthread_mutex_lock(&sh->park_lock);
+	sh->active--;
+	pthread_mutex_unlock(&sh->park_lock);
+}
+
 void *bb_worker_main(void *arg)
 {
 	struct bb_worker *w = arg;
@@ -277,10 +374,17 @@ void *bb_worker_main(void *arg)
 
 		if (!stop)
 			fill(w);
-		/* Nothing in flight after fill(): stopped, failed, or done. */
-		if (!w->in_flight)
+		/* Nothing in flight after fill(): stopped, failed, or done;
+		 * unless a request waits for a queue that broke (the poll
+		 * below says so). */
+		if (!w->in_flight && (stop || (!w->pending && !w->redo)))
 			break;
 		n = uvio_blk_poll(w->q, POLL_MAX);
+		if (n < 0 && bb_may_reconnect(w->sh)) {
+			reap(w, true);
+			park(w);
+			continue;
+		}
 		/* A removed device breaks every queue (uvio_pci_release): the
 		 * engine reports that once. */
 		if (n < 0 && LD(&w->sh->removed))
@@ -290,13 +394,8 @@ void *bb_worker_main(void *arg)
 				uvio_blk_queue_error(w->q));
 			stop_all(w);
 		}
-		reap(w);
+		reap(w, false);
 	}
-	if (w->pending) {  /* never submitted: back to the free list */
-		w->pending->next = w->free;
-		w->free = w->pending;
-		w->pending = NULL;
-	}
-	log_flush(w);
+	finish(w);
 	return NULL;
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <uvio/net.h>
+#include <uvio/vhost_user.h>
 
 #include "pktfwd.h"
 
@@ -35,13 +36,20 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* A queue broke (the driver says why): stop everything, exit 1. */
+bool pf_port_lost(const struct pf_ctx *ctx, unsigned p)
+{
+	return ctx->o.reconnect > 0 && ctx->port[p].vhost_user &&
+	       !uvio_vhost_user_connected(uvio_net_dev(ctx->port[p].net));
+}
+
+/* A queue broke (the driver says why): stop everything, exit 1; unless
+ * its back-end went away and main.c is bringing it back (--reconnect). */
 static bool queue_broken(struct pf_thread *t, unsigned p)
 {
 	struct pf_ctx *ctx = t->ctx;
 	const char *why = uvio_net_queue_error(ctx->port[p].net, (uint16_t)t->q);
 
-	if (!why || !*why)
+	if (!why || !*why || pf_port_lost(ctx, p))
 		return false;
 	snprintf(t->error, sizeof(t->error), "%s queue %u: %s",
 		 ctx->port[p].name, t->q, why);
@@ -56,6 +64,20 @@ bool pf_any_queue_broken(struct pf_thread *t)
 		if (queue_broken(t, p))
 			return true;
 	return false;
+}
+
+/* Frames this thread handed to a port that is about to be reinit and not
+ * yet reclaimed are lost (uvio_net_reinit frees them). */
+void pf_park_thread(struct pf_thread *t)
+{
+	struct pf_ctx *ctx = t->ctx;
+
+	for (unsigned p = 0; p < ctx->nports; p++)
+		if (atomic_load(&ctx->port[p].resetting))
+			pf_cnt_add(&t->cnt[p].lost,
+				   uvio_net_tx_pending(ctx->port[p].net,
+						       (uint16_t)t->q));
+	pf_park_here(&ctx->park, &ctx->stop);
 }
 
 /* --count in io and rxonly: frames are claimed from a shared budget before
@@ -184,6 +206,7 @@ static void fwd_loop(struct pf_thread *t)
 	unsigned long loops = 0;
 
 	while (!pf_stopping(ctx)) {
+		pf_maybe_park(t);
 		if (!(++loops & PF_ERR_POLL_MASK) && pf_any_queue_broken(t))
 			break;
 		for (unsigned p = 0; p < ctx->nports; p++) {
@@ -240,6 +263,7 @@ static void rx_loop(struct pf_thread *t, struct uvio_pkt_cache *cache)
 		return;
 	}
 	while (!pf_stopping(ctx)) {
+		pf_maybe_park(t);
 		if (!(++loops & PF_ERR_POLL_MASK) && pf_any_queue_broken(t))
 			break;
 		for (unsigned p = 0; p < ctx->nports; p++) {
@@ -305,6 +329,8 @@ static void *thread_main(void *arg)
 		fwd_loop(t);
 	}
 	t->end_ns = pf_now_ns();
+	if (ctx->park_on)
+		pf_park_exit(&ctx->park);
 	uvio_pkt_cache_destroy(tx_cache);
 	uvio_pkt_cache_destroy(rx_cache);
 	atomic_fetch_add(&ctx->threads_done, 1);
@@ -321,6 +347,11 @@ int pf_threads_start(struct pf_ctx *ctx)
 	if (!ctx->thr)
 		return -ENOMEM;
 	atomic_init(&ctx->budget, (int_fast64_t)ctx->o.count);
+	if (ctx->o.reconnect > 0) {
+		if (pf_park_init(&ctx->park, ctx->nthreads))
+			return -ENOMEM;
+		ctx->park_on = true;
+	}
 	for (unsigned q = 0; q < ctx->nthreads; q++) {
 		ctx->thr[q].ctx = ctx;
 		ctx->thr[q].q = q;
@@ -336,6 +367,9 @@ int pf_threads_start(struct pf_ctx *ctx)
 		rc = -pthread_create(&ctx->thr[q].tid, NULL, thread_main,
 				     &ctx->thr[q]);
 		ctx->thr[q].started = !rc;
+		if (rc && ctx->park_on)
+			for (unsigned k = q; k < ctx->nthreads; k++)
+				pf_park_exit(&ctx->park);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
@@ -352,5 +386,9 @@ void pf_threads_join(struct pf_ctx *ctx)
 		ctx->thr[q].started = false;
 		if (ctx->thr[q].end_ns > ctx->end_ns)
 			ctx->end_ns = ctx->thr[q].end_ns;
+	}
+	if (ctx->park_on) {
+		pf_park_fini(&ctx->park);
+		ctx->park_on = false;
 	}
 }

@@ -2,7 +2,10 @@
 /*
  * pktfwd: forward, generate or check packets on uvio virtio-net ports.
  * The main thread parses, opens, starts one polling thread per queue, then
- * only watches the clock, the signals and the stats, and reports.
+ * only watches the clock, the signals, the stats and the devices, and
+ * reports. A vhost-user back-end that went away is brought back here
+ * (--reconnect): the threads park, the port reconnects and reinits, they
+ * go on.
  */
 #include <errno.h>
 #include <signal.h>
@@ -12,15 +15,19 @@
 
 #include <uvio/net.h>
 #include <uvio/pci.h>
+#include <uvio/vhost_user.h>
 
 #include "pktfwd.h"
 
 #define TICK_NS    10000000ull  /* how often the main thread looks */
 #define LINGER_NS 200000000ull  /* let the devices send what they took */
 #define CHECK_EVERY 10          /* ticks: look at the devices each 100 ms */
+#define RECONNECT_TRY_MS 1000   /* one attempt; a signal is heard between */
+#define RECONNECT_PAUSE_NS 100000000ull  /* after an attempt that failed at once */
 
 static struct pf_ctx ctx;
 static const char *removed;         /* the device that went away */
+static char gave_up[2 * PF_ERR_MAX]; /* why a reconnect failed */
 
 static void on_signal(int sig)
 {
@@ -47,15 +54,102 @@ static void sleep_ns(uint64_t ns)
 	nanosleep(&ts, NULL);   /* a signal cuts it short: fine */
 }
 
+/* Connect again within --reconnect seconds, in short attempts so that a
+ * signal is not kept waiting. */
+static int reconnect(struct uvio_dev *dev, struct uvio_err *err)
+{
+	uint64_t end = pf_now_ns() + (uint64_t)(ctx.o.reconnect * 1e9);
+	int rc;
+
+	for (;;) {
+		uint64_t t0 = pf_now_ns(), left_ms = t0 < end ? (end - t0) / 1000000 : 0;
+
+		rc = uvio_vhost_user_reconnect(dev, left_ms < RECONNECT_TRY_MS ?
+					       (int)left_ms + 1 : RECONNECT_TRY_MS, err);
+		if (!rc || atomic_load(&ctx.stop) || pf_now_ns() >= end)
+			return rc;
+		if (pf_now_ns() - t0 < RECONNECT_PAUSE_NS)
+			sleep_ns(RECONNECT_PAUSE_NS);
+	}
+}
+
+static uint64_t port_lost(unsigned p)
+{
+	uint64_t n = 0;
+
+	for (unsigned q = 0; q < ctx.nthreads; q++)
+		n += atomic_load(&ctx.thr[q].cnt[p].lost);
+	return n;
+}
+
+/*
+ * Port p's vhost-user back-end went away (its status says NEEDS_RESET):
+ * park every thread (reinit wants nobody in uvio_net_* calls, and each
+ * thread owns a queue pair of every port), reconnect, reinit, go on.
+ * Frames the port had taken and not sent are counted as lost. False when
+ * it could not come back: the run stops and fails.
+ */
+static bool bring_back(unsigned p)
+{
+	struct pf_port *pt = &ctx.port[p];
+	struct uvio_err err = {0};
+	uint64_t lost = port_lost(p);
+	bool parked;
+	int rc = 0;
+
+	atomic_store(&pt->resetting, true);
+	parked = pf_park_all(&ctx.park, &ctx.stop);
+	if (parked) {
+		const char *why = uvio_net_queue_error(pt->net, 0);
+
+		fprintf(stderr, "pktfwd: %s: %s; reconnecting (up to %g s)\n",
+			pt->name, *why ? why : "the back-end went away",
+			ctx.o.reconnect);
+		rc = reconnect(uvio_net_dev(pt->net), &err);
+		if (rc && atomic_load(&ctx.stop))
+			snprintf(gave_up, sizeof(gave_up), "%s: interrupted while "
+				 "reconnecting", pt->name);
+		else if (rc)
+			snprintf(gave_up, sizeof(gave_up), "%s: could not reconnect "
+				 "within %g s: %s", pt->name, ctx.o.reconnect, err.msg);
+		else if ((rc = uvio_net_reinit(pt->net, &err)))
+			snprintf(gave_up, sizeof(gave_up), "%s: reconnected, but the "
+				 "device did not come back: %s", pt->name, err.msg);
+	}
+	atomic_store(&pt->resetting, false);
+	if (parked && !rc) {
+		pt->reconnects++;
+		lost = port_lost(p) - lost;
+		fprintf(stderr, "pktfwd: reconnected to %s (%llu frame%s lost in "
+			"flight)\n", pt->name, (unsigned long long)lost,
+			lost == 1 ? "" : "s");
+	}
+	pf_park_release(&ctx.park);
+	if (!gave_up[0])
+		return true;
+	fprintf(stderr, "pktfwd: %s\n", gave_up);
+	atomic_store(&ctx.failed, true);
+	atomic_store(&ctx.stop, true);
+	return false;
+}
+
 /*
  * Are the devices still there? One that is gone (hot-unplugged, unbound) is
  * let go of at once, so that the kernel can finish (uvio/pci.h, "Removal"),
- * and everything stops.
+ * and everything stops. A vhost-user back-end that went away is waited
+ * for with --reconnect.
  */
 static void check_devices(void)
 {
 	for (unsigned p = 0; p < ctx.nports; p++) {
-		if (uvio_net_check(ctx.port[p].net) != -ENODEV)
+		int status = uvio_net_check(ctx.port[p].net);
+
+		if (status == -ERESTART && ctx.park_on && ctx.port[p].vhost_user) {
+			if (!bring_back(p))
+				return;
+			continue;
+		}
+		if (status != -ENODEV)
 			continue;
 		removed = ctx.port[p].name;
 		atomic_store(&ctx.failed, true);
@@ -82,8 +176,9 @@ static void watch(void)
 
 		if (++ticks % CHECK_EVERY == 0) {
 			check_devices();
-			if (removed)
+			if (removed || gave_up[0])
 				break;
+			now = pf_now_ns();  /* a reconnect takes a while */
 		}
 
 		if (now >= deadline ||
@@ -141,6 +236,8 @@ int main(int argc, char **argv)
 	if (removed && ctx.thr && !ctx.thr[0].error[0])
 		snprintf(ctx.thr[0].error, sizeof(ctx.thr[0].error),
 			 "%s: device removed", removed);
+	if (gave_up[0] && ctx.thr && !ctx.thr[0].error[0])
+		snprintf(ctx.thr[0].error, sizeof(ctx.thr[0].error), "%.250s", gave_up);
 	status = pf_summary(&ctx, stdout);
 	if (atomic_load(&ctx.failed))
 		status = 1;

@@ -12,7 +12,18 @@
  *   engine.c   the per-queue polling threads; io, macswap, rxonly
  *   txonly.c   the generator mode
  *   stats.c    the periodic line (stderr) and the summary (stdout)
- *   main.c     signals, start, stop, exit status
+ *   park.c     stopping the threads while a port reconnects (pure)
+ *   main.c     signals, start, stop, device checks, reconnects, exit status
+ *
+ * Counting, also across a --reconnect:
+ *   tx_packets  frames uvio_net_tx_burst took ("sent"; txonly --count N
+ *               ends when N were taken)
+ *   lost        of those, the ones still in the tx ring when the back-end
+ *               went away: maybe never sent (uvio_net_tx_pending then)
+ *   drops       frames given up before the driver took them (io: the out
+ *               port stayed full or gone; txonly --rate: late; txonly: made
+ *               but not sent when the run stopped)
+ *   txonly: generated = tx_packets + drops + tx errors.
  */
 #ifndef PKTFWD_H
 #define PKTFWD_H
@@ -59,7 +70,11 @@ struct pf_opts {
 	uint32_t src_ip, dst_ip;    /* host order */
 	uint16_t src_port, dst_port;
 	unsigned flows;
+	double reconnect;           /* seconds to wait for a vhost-user
+				     * back-end that went away; 0 = give up */
 };
+
+#define PF_RECONNECT_MAX 86400.0
 
 /* 0, 1 for --help (usage printed to stdout), or -1 with one line in err. */
 int pf_parse_options(int argc, char **argv, struct pf_opts *o, char *err,
@@ -212,8 +227,34 @@ static inline bool pf_pcap_full(struct pf_pcap *pc)
 }
 int pf_pcap_close(struct pf_pcap *pc);
 
+/* ---- park.c ---- */
+
+struct pf_park {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	atomic_bool requested;      /* the threads are asked to park */
+	unsigned parked, running;   /* under lock */
+	unsigned epoch;             /* releases so far; under lock */
+};
+
+int pf_park_init(struct pf_park *pk, unsigned threads);
+void pf_park_fini(struct pf_park *pk);
+static inline bool pf_park_requested(struct pf_park *pk)
+{
+	return atomic_load_explicit(&pk->requested, memory_order_relaxed);
+}
+/* A thread: wait here until released or *stop. */
+void pf_park_here(struct pf_park *pk, atomic_bool *stop);
+/* A thread is done for good: the control thread no longer waits for it. */
+void pf_park_exit(struct pf_park *pk);
+/* The control thread: ask, and wait until every running thread is parked
+ * (true) or *stop (false). pf_park_release always follows. */
+bool pf_park_all(struct pf_park *pk, atomic_bool *stop);
+void pf_park_release(struct pf_park *pk);
+
 /* ---- port.c, engine.c, stats.c, main.c ---- */
 
+struct pf_ctx;
 struct uvio_net;
 struct uvio_dev;
 struct uvio_pktpool;
@@ -226,7 +267,14 @@ struct pf_port {
 	unsigned mtu;
 	unsigned queue_pairs;
 	bool tx_csum;               /* checksum offload in effect */
+	bool vhost_user;
+	atomic_bool resetting;      /* being reconnected: threads count lost tx */
+	unsigned reconnects;
 };
+
+/* The back-end of a vhost-user port went away (and --reconnect waits for
+ * it): its queues are broken but that is not a failure. Lock-free. */
+bool pf_port_lost(const struct pf_ctx *ctx, unsigned p);
 
 /* One thread's counters, per port, read by the stats line. */
 struct pf_qcount {
@@ -235,9 +283,8 @@ struct pf_qcount {
 	atomic_uint_fast64_t tx_pkts;
 	atomic_uint_fast64_t tx_bytes;
 	atomic_uint_fast64_t drops;
+	atomic_uint_fast64_t lost;  /* tx in flight at a back-end loss */
 };
-
-struct pf_ctx;
 
 struct pf_thread {
 	struct pf_ctx *ctx;
@@ -267,6 +314,8 @@ struct pf_ctx {
 	atomic_int_fast64_t budget; /* io/rxonly --count: frames not claimed */
 	atomic_uint_fast64_t done;  /* io/rxonly: frames handled */
 	uint64_t start_ns, end_ns;
+	struct pf_park park;        /* --reconnect */
+	bool park_on;
 };
 
 uint64_t pf_now_ns(void);
@@ -280,6 +329,9 @@ int pf_threads_start(struct pf_ctx *ctx);
 struct uvio_pkt;
 struct uvio_pkt_cache;
 bool pf_any_queue_broken(struct pf_thread *t);
+/* --reconnect asked the threads to stop for a moment: count what the
+ * resetting ports lose, wait. */
+void pf_park_thread(struct pf_thread *t);
 void pf_count_rx(struct pf_thread *t, unsigned p, struct uvio_pkt **pkts,
 		 unsigned n);
 void pf_tx_loop(struct pf_thread *t, struct uvio_pkt_cache *rx_cache,
@@ -296,6 +348,13 @@ static inline bool pf_stopping(struct pf_ctx *ctx)
 {
 	return atomic_load_explicit(&ctx->stop, memory_order_relaxed);
 }
+
+/* At the top of every thread's loop: one relaxed load when not asked. */
+static inline void pf_maybe_park(struct pf_thread *t)
+{
+	if (t->ctx->park_on && pf_park_requested(&t->ctx->park))
+		pf_park_thread(t);
+}
 void pf_threads_join(struct pf_ctx *ctx);
 
 struct pf_stats_snap {
@@ -303,6 +362,7 @@ struct pf_stats_snap {
 	uint64_t rx_pkts[PF_MAX_PORTS], rx_bytes[PF_MAX_PORTS];
 	uint64_t tx_pkts[PF_MAX_PORTS], tx_bytes[PF_MAX_PORTS];
 	uint64_t drops[PF_MAX_PORTS], errors[PF_MAX_PORTS];
+	uint64_t lost[PF_MAX_PORTS];
 };
 
 void pf_stats_snap(const struct pf_ctx *ctx, struct pf_stats_snap *s);

@@ -75,7 +75,10 @@ static int port_open(struct pf_ctx *ctx, struct pf_port *p)
 	struct uvio_err err = {0};
 	const char *name = p->name;
 	char want[64], got[64];
-	int rc = uvio_net_open(p->dev, &no, &p->net, &err);
+	int rc;
+
+	p->vhost_user = uvio_dev_is_vhost_user(p->dev);
+	rc = uvio_net_open(p->dev, &no, &p->net, &err);
 
 	p->dev = NULL;                          /* the net device owns it */
 	if (rc < 0) {

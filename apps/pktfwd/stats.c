@@ -50,6 +50,7 @@ void pf_stats_snap(const struct pf_ctx *ctx, struct pf_stats_snap *s)
 			s->tx_pkts[p] += LD(c->tx_pkts);
 			s->tx_bytes[p] += LD(c->tx_bytes);
 			s->drops[p] += LD(c->drops);
+			s->lost[p] += LD(c->lost);
 		}
 		port_driver_stats(&ctx->port[p], &st);
 		s->errors[p] = st.rx_errors + st.tx_errors;
@@ -87,6 +88,8 @@ void pf_stats_line(const struct pf_ctx *ctx, const struct pf_stats_snap *a,
 
 struct result {
 	struct uvio_net_queue_stats port[PF_MAX_PORTS], total;
+	uint64_t lost[PF_MAX_PORTS], total_lost;
+	unsigned reconnects;
 	struct pf_check_counts ck;
 	uint64_t generated, handled;
 	double elapsed;
@@ -129,6 +132,12 @@ static void gather(struct pf_ctx *ctx, struct result *r)
 		t->tx_bytes += s->tx_bytes;
 		t->tx_errors += s->tx_errors;
 		t->tx_drops += s->tx_drops;
+	}
+	for (unsigned p = 0; p < ctx->nports; p++) {
+		for (unsigned q = 0; q < ctx->nthreads; q++)
+			r->lost[p] += atomic_load(&ctx->thr[q].cnt[p].lost);
+		r->total_lost += r->lost[p];
+		r->reconnects += ctx->port[p].reconnects;
 	}
 	for (unsigned q = 0; q < ctx->nthreads; q++) {
 		pf_check_add(&r->ck, &ctx->thr[q].ck.c);
@@ -178,6 +187,10 @@ static void print_text(struct pf_ctx *ctx, const struct result *r, FILE *out)
 			(unsigned long long)s->tx_drops,
 			(unsigned long long)(s->rx_errors + s->tx_errors),
 			(unsigned long long)s->rx_nobuf);
+		if (o->reconnect > 0)
+			fprintf(out, "  reconnects %u, lost %llu (tx in flight when "
+				"the back-end went away)\n", ctx->port[p].reconnects,
+				(unsigned long long)r->lost[p]);
 		for (unsigned q = 0; q < ctx->port[p].queue_pairs; q++) {
 			struct uvio_net_queue_stats st = {0};
 
@@ -195,6 +208,9 @@ static void print_text(struct pf_ctx *ctx, const struct result *r, FILE *out)
 		(unsigned long long)t->tx_bytes, (unsigned long long)t->tx_drops,
 		(unsigned long long)(t->rx_errors + t->tx_errors),
 		(unsigned long long)t->rx_nobuf);
+	if (o->reconnect > 0)
+		fprintf(out, "reconnects: %u, lost %llu\n", r->reconnects,
+			(unsigned long long)r->total_lost);
 	if (o->mode == PF_TXONLY)
 		fprintf(out, "txonly: generated %llu frames of %u bytes, %u "
 			"flow%s\n", (unsigned long long)r->generated,
@@ -254,7 +270,8 @@ static void print_json(struct pf_ctx *ctx, const struct result *r, FILE *out)
 		json_str(out, ctx->port[p].name);
 		fputc(',', out);
 		json_counts(out, &r->port[p]);
-		fprintf(out, ",\"queues\":[");
+		fprintf(out, ",\"lost\":%llu,\"reconnects\":%u,\"queues\":[",
+			(unsigned long long)r->lost[p], ctx->port[p].reconnects);
 		for (unsigned q = 0; q < ctx->port[p].queue_pairs; q++) {
 			struct uvio_net_queue_stats st = {0};
 
@@ -268,12 +285,14 @@ static void print_json(struct pf_ctx *ctx, const struct result *r, FILE *out)
 	}
 	fprintf(out, "],\"total\":{");
 	json_counts(out, &r->total);
-	fprintf(out, "},\"tx_generated\":%llu,\"pkt_size\":%u,\"flows\":%u,"
+	fprintf(out, ",\"lost\":%llu},\"reconnects\":%u,\"tx_generated\":%llu,",
+		(unsigned long long)r->total_lost, r->reconnects,
+		(unsigned long long)r->generated);
+	fprintf(out, "\"pkt_size\":%u,\"flows\":%u,"
 		"\"check\":{\"received\":%llu,\"lost\":%llu,\"dup\":%llu,"
 		"\"reordered\":%llu,\"corrupt\":%llu,\"other\":%llu},"
 		"\"avg_rx_mpps\":%.6f,\"avg_tx_mpps\":%.6f,\"ok\":%s,"
-		"\"failures\":[", (unsigned long long)r->generated, o->pkt_size,
-		o->flows, (unsigned long long)r->ck.received,
+		"\"failures\":[", o->pkt_size, o->flows, (unsigned long long)r->ck.received,
 		(unsigned long long)r->ck.lost, (unsigned long long)r->ck.dup,
 		(unsigned long long)r->ck.reordered,
 		(unsigned long long)r->ck.corrupt,

@@ -4,6 +4,8 @@
  * template (frame.c), one sequence per flow, and keeps the rx rings
  * moving. Without --rate a frame the device does not take is offered
  * again; with it, a late frame is dropped (counted) to keep the pace.
+ * While a port's back-end is gone (--reconnect) no frames are made for
+ * it: --count N still means N frames taken by the driver.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -121,15 +123,20 @@ void pf_tx_loop(struct pf_thread *t, struct uvio_pkt_cache *rx_cache,
 		return;
 	}
 	while (!pf_stopping(ctx) && done < ctx->nports) {
+		pf_maybe_park(t);
 		if (!(++loops & PF_ERR_POLL_MASK) && pf_any_queue_broken(t))
 			break;
 		done = 0;
 		for (unsigned p = 0; p < ctx->nports; p++) {
 			struct tx_port *x = &tp[p];
-			unsigned n = uvio_net_rx_burst(ctx->port[p].net, q, rx,
-						       (uint16_t)o->burst);
-			unsigned sent;
+			unsigned n, sent;
 
+			if (pf_port_lost(ctx, p)) {
+				done += tx_port_done(x);
+				continue;
+			}
+			n = uvio_net_rx_burst(ctx->port[p].net, q, rx,
+					      (uint16_t)o->burst);
 			if (n) {        /* keep the rx ring moving */
 				pf_count_rx(t, p, rx, n);
 				uvio_pkt_free_bulk(rx_cache, rx, n);
@@ -167,8 +174,13 @@ void pf_tx_loop(struct pf_thread *t, struct uvio_pkt_cache *rx_cache,
 			done += tx_port_done(x);
 		}
 	}
+	/* Made and never sent (the run stopped first): dropped. */
 	for (unsigned p = 0; p < ctx->nports; p++) {
-		uvio_pkt_free_bulk(tx_cache, tp[p].pend, tp[p].npend);
+		if (tp[p].npend) {
+			uvio_net_tx_drop(ctx->port[p].net, q, tp[p].pend,
+					 (uint16_t)tp[p].npend);
+			pf_cnt_add(&t->cnt[p].drops, tp[p].npend);
+		}
 		free(tp[p].seq);
 	}
 	free(tp);

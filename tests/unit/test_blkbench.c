@@ -132,6 +132,26 @@ static void test_opts_errors(void **state)
 	expect_usage(PARSE(&o, m, "-d", "x", "stray"), m, "unexpected argument 'stray'");
 	expect_usage(PARSE(&o, m, "-d", "x", "--bs"), m, "--bs needs a value");
 	expect_usage(PARSE(&o, m, "-d", "x", "--verify=1"), m, "--verify takes no value");
+	expect_usage(PARSE(&o, m, "-d", "x", "--reconnect", "0"), m, "--reconnect must be a positive");
+	expect_usage(PARSE(&o, m, "-d", "x", "--reconnect", "-3"), m, "--reconnect");
+	expect_usage(PARSE(&o, m, "-d", "x", "--reconnect", "86401"), m, "at most 86400");
+	expect_usage(PARSE(&o, m, "-d", "x", "--reconnect"), m, "--reconnect needs a value");
+	expect_usage(PARSE(&o, m, "-d", "x", "--reconnect", "5", "--op", "flush"), m,
+		     "--reconnect goes with a workload");
+}
+
+static void test_opts_reconnect(void **state)
+{
+	struct bb_opts o;
+	char m[256];
+
+	(void)state;
+	assert_int_equal(PARSE(&o, m, "-d", "x"), 0);
+	assert_true(o.reconnect == 0);
+	assert_int_equal(PARSE(&o, m, "-d", "vhost-user:/s", "--reconnect", "20"), 0);
+	assert_true(o.reconnect == 20.0);
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--reconnect=0.5s"), 0);
+	assert_true(o.reconnect == 0.5);
 }
 
 static struct uvio_blk_info fake_info(void)
@@ -453,6 +473,17 @@ struct mblk {
 	uint64_t fail_sector;    /* reads/writes touching it fail; UINT64_MAX none */
 	unsigned flushes[MB_QUEUES];
 	char error[160];         /* the first thing the driver did wrong */
+	/* A vhost-user back-end that goes away: after lose_at[i] requests
+	 * in all, the queues break (as the transport's watcher does) and
+	 * the status says NEEDS_RESET until the link reconnects. */
+	struct uvio_dev *dev;
+	uint64_t lose_at[4];
+	unsigned nlose, next_lose;
+	uint64_t requests;
+	bool gone;               /* atomic */
+	bool refuse;             /* the reconnect fails */
+	unsigned reconnects;
+	pthread_mutex_t lock;
 };
 
 static struct mblk *mb_of(void *t) { return t; }
@@ -473,7 +504,13 @@ static int mb_write_config(void *t, uint32_t off, const void *buf, uint32_t len)
 	return 0;
 }
 
-static uint8_t mb_get_status(void *t) { return mb_of(t)->status; }
+static uint8_t mb_get_status(void *t)
+{
+	struct mblk *mb = t;
+
+	return mb->status | (__atomic_load_n(&mb->gone, __ATOMIC_ACQUIRE) ?
+			     VIRTIO_CONFIG_S_NEEDS_RESET : 0);
+}
 static void mb_set_status(void *t, uint8_t s) { mb_of(t)->status = s; }
 static uint64_t mb_get_features(void *t) { return mb_of(t)->offered; }
 static bool mb_is_legacy(void *t) { (void)t; return false; }
@@ -579,12 +616,39 @@ static void mb_request(struct mblk *mb, uint16_t q, struct vdev_buf *b)
 
 /* The device works when kicked, on the kicking thread, and completes in a
  * random order. */
+/* Count requests; at the next loss, break every queue: what is in the
+ * rings is never answered. True when the back-end is gone. */
+static bool mb_lose(struct mblk *mb, unsigned n)
+{
+	bool gone;
+
+	pthread_mutex_lock(&mb->lock);
+	mb->requests += n;
+	if (!mb->gone && mb->next_lose < mb->nlose &&
+	    mb->requests >= mb->lose_at[mb->next_lose]) {
+		mb->next_lose++;
+		__atomic_store_n(&mb->gone, true, __ATOMIC_RELEASE);
+		for (uint16_t i = 0; i < mb->nq; i++)
+			if (uvio_dev_queue(mb->dev, i))
+				uvio_vq_set_broken(uvio_dev_queue(mb->dev, i),
+						   "model back-end gone");
+	}
+	gone = mb->gone;
+	pthread_mutex_unlock(&mb->lock);
+	return gone;
+}
+
 static void mb_notify(void *t, uint16_t q, uint32_t data)
 {
 	struct mblk *mb = t;
-	int n = vdev_model_pop_all(mb->m[q]);
+	int n;
 
 	(void)data;
+	if (__atomic_load_n(&mb->gone, __ATOMIC_ACQUIRE))
+		return;
+	n = vdev_model_pop_all(mb->m[q]);
+	if (n > 0 && mb->nlose && mb_lose(mb, (unsigned)n))
+		return;
 	if (n < 0 && !mb->error[0])
 		snprintf(mb->error, sizeof(mb->error), "%s", vdev_model_error(mb->m[q]));
 	for (unsigned i = 0; i < vdev_model_pending(mb->m[q]); i++)
@@ -624,6 +688,7 @@ static struct mblk *mb_new(uint64_t capacity, uint16_t nq, bool packed, bool ind
 	for (int q = 0; q < nq; q++)
 		assert_non_null(mb->scratch[q] = malloc(MB_SCRATCH));
 	mb->fail_sector = UINT64_MAX;
+	pthread_mutex_init(&mb->lock, NULL);
 	mb->offered = FBIT(VIRTIO_F_VERSION_1) | FBIT(VIRTIO_BLK_F_FLUSH) |
 		      FBIT(VIRTIO_BLK_F_BLK_SIZE) | FBIT(VIRTIO_BLK_F_SEG_MAX) |
 		      FBIT(VIRTIO_BLK_F_MQ) | FBIT(VIRTIO_BLK_F_WRITE_ZEROES) |
@@ -649,6 +714,7 @@ static void mb_free(struct mblk *mb)
 		free(mb->scratch[q]);
 	free(mb->disk);
 	free(mb->writes);
+	pthread_mutex_destroy(&mb->lock);
 	free(mb);
 }
 
@@ -662,24 +728,28 @@ static struct uvio_blk *mb_open(struct mblk *mb, uint16_t queues)
 	if (uvio_dev_create(&mb_ops, mb, "model-blk", -1, &dev, &err) ||
 	    uvio_blk_open(dev, &bo, &blk, &err))
 		fail_msg("model device: %s", err.msg);
+	mb->dev = dev;
 	assert_int_equal(uvio_blk_get_info(blk)->queues, queues);
 	return blk;
 }
 
 /* Parse, check against the device, run: like main() without the output. */
-static void run_bench(struct uvio_blk *blk, struct bb_opts *o, struct bb_result *r,
-		      int argc, char **argv)
+static void run_bench(struct uvio_blk *blk, const struct bb_link *link,
+		      struct bb_opts *o, struct bb_result *r, int argc, char **argv)
 {
 	char msg[256] = "";
 
 	if (bb_opts_parse(argc, argv, o, msg, sizeof(msg)) ||
 	    bb_opts_check_device(o, uvio_blk_get_info(blk), msg, sizeof(msg)))
 		fail_msg("options: %s", msg);
-	assert_int_equal(bb_run_workload(o, blk, r), 0);
+	assert_int_equal(bb_run_workload(o, blk, link, r), 0);
 }
 
 #define RUN(blk, o, r, ...) \
-	run_bench(blk, o, r, ARGC("-d", "model", __VA_ARGS__), ARGV("-d", "model", __VA_ARGS__))
+	run_bench(blk, NULL, o, r, ARGC("-d", "model", __VA_ARGS__), ARGV("-d", "model", __VA_ARGS__))
+#define RUN_LINK(blk, link, o, r, ...) \
+	run_bench(blk, link, o, r, ARGC("-d", "model", __VA_ARGS__), \
+		  ARGV("-d", "model", __VA_ARGS__))
 
 /* Every unit of the disk carries the stamp of `seed`. */
 static void assert_disk_stamped(const struct mblk *mb, uint32_t unit, uint64_t seed)
@@ -879,6 +949,163 @@ static void test_model_ops(void **state)
 	mb_free(mb);
 }
 
+/* ---- --reconnect against a model back-end that goes away ---- */
+
+static struct mblk *link_mb;  /* the device behind model_link */
+
+static bool model_lost(struct uvio_blk *blk)
+{
+	(void)blk;
+	return __atomic_load_n(&link_mb->gone, __ATOMIC_ACQUIRE);
+}
+
+static int model_reconnect(struct uvio_blk *blk, int timeout_ms, struct uvio_err *err)
+{
+	(void)blk;
+	assert_true(timeout_ms > 0 && timeout_ms <= RECONNECT_TRY_MS);
+	if (link_mb->refuse)
+		return uvio_err_set(err, -ECONNREFUSED, "model: nobody listens");
+	link_mb->reconnects++;
+	__atomic_store_n(&link_mb->gone, false, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static const struct bb_link model_link = { model_lost, model_reconnect };
+
+static void assert_balanced(const struct bb_counters *c)
+{
+	assert_int_equal(c->submitted, c->completed_ok + c->completed_error);
+}
+
+/* Lost twice mid-pass: the failed writes are counted, redone after each
+ * reconnect, and every block ends up written exactly once on the disk. */
+static void test_model_reconnect_write(void **state)
+{
+	struct mblk *mb = mb_new(4 << 20, 2, false, true);
+	struct uvio_blk *blk = mb_open(mb, 2);
+	struct bb_opts o;
+	struct bb_result r;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	link_mb = mb;
+	mb->nlose = 2;
+	mb->lose_at[0] = 300;
+	mb->lose_at[1] = 700;
+	RUN_LINK(blk, &model_link, &o, &r, "--rw", "randwrite", "--verify", "--seed", "9",
+		 "--queues", "2", "--iodepth", "8", "--reconnect", "5");
+	assert_int_equal(r.reconnects, 2);
+	assert_int_equal(mb->reconnects, 2);
+	assert_false(bb_result_failed(&r));
+	assert_balanced(&r.c);
+	assert_true(r.c.completed_error > 0);
+	assert_int_equal(r.c.errors, r.c.completed_error);
+	assert_int_equal(r.c.by_errno[EIO], r.c.completed_error);
+	assert_int_equal(r.c.redo, r.c.completed_error);
+	assert_int_equal(r.c.resubmitted, r.c.redo);
+	assert_int_equal(r.c.unrecovered, 0);
+	assert_int_equal(r.c.completed_ok, 1024);
+	assert_int_equal(r.c.writes, 1024 + r.c.completed_error);
+	/* Some writes the device did may have been reported failed (the
+	 * other queue broke under them): redone, written twice. */
+	for (uint64_t s = 0; s < (4 << 20) / 512; s++)
+		assert_true(mb->writes[s] >= 1);
+	assert_disk_stamped(mb, 4096, 9);
+
+	f = open_memstream(&text, &len);
+	bb_report_json(f, &o, uvio_blk_get_info(blk), &r);
+	fclose(f);
+	assert_non_null(strstr(text, "\"reconnects\":2,"));
+	assert_non_null(strstr(text, "\"balanced\":true"));
+	assert_non_null(strstr(text, "\"ok\":true"));
+	free(text);
+	f = open_memstream(&text, &len);
+	bb_report_text(f, &o, &r);
+	fclose(f);
+	assert_non_null(strstr(text, "(submitted == ok + error)"));
+	assert_non_null(strstr(text, "reconnects: 2"));
+	assert_non_null(strstr(text, "result:    ok"));
+	free(text);
+	uvio_blk_close(blk);
+	mb_free(mb);
+}
+
+/* randrw with flushes: reads, writes and flushes are redone, and reads
+ * still only check what this run wrote. */
+static void test_model_reconnect_randrw(void **state)
+{
+	struct mblk *mb = mb_new(1 << 20, 2, false, false);
+	struct uvio_blk *blk = mb_open(mb, 2);
+	struct bb_opts o;
+	struct bb_result r;
+
+	(void)state;
+	link_mb = mb;
+	mb->nlose = 3;
+	mb->lose_at[0] = 1000;
+	mb->lose_at[1] = 1001;  /* at once again: the first redo fails too */
+	mb->lose_at[2] = 4000;
+	RUN_LINK(blk, &model_link, &o, &r, "--rw", "randrw", "--verify", "--seed", "4",
+		 "--queues", "2", "--iodepth", "32", "--io-count", "8000",
+		 "--flush-every", "16", "--reconnect", "5");
+	assert_int_equal(r.reconnects, 3);
+	assert_false(bb_result_failed(&r));
+	assert_balanced(&r.c);
+	assert_int_equal(r.c.resubmitted, r.c.redo);
+	assert_int_equal(r.c.verify_failed, 0);
+	assert_true(r.c.verify_checked > 0);
+	assert_int_equal(r.c.ios + r.c.flushes, r.c.completed_ok + r.c.completed_error);
+	assert_int_equal(r.c.bytes, 8000 * 4096);  /* every I/O ok once in the end */
+	uvio_blk_close(blk);
+	mb_free(mb);
+}
+
+/* Nobody comes back: the failed I/Os stay undone and the run fails; the
+ * counters still add up. Without --reconnect the loss stops the run. */
+static void test_model_reconnect_fails(void **state)
+{
+	struct mblk *mb = mb_new(1 << 20, 1, false, true);
+	struct uvio_blk *blk = mb_open(mb, 1);
+	struct bb_opts o;
+	struct bb_result r;
+	uint64_t t0 = bb_now_ns();
+
+	(void)state;
+	link_mb = mb;
+	mb->refuse = true;
+	mb->nlose = 1;
+	mb->lose_at[0] = 50;
+	RUN_LINK(blk, &model_link, &o, &r, "--rw", "write", "--verify", "--iodepth", "4",
+		 "--reconnect", "0.3");
+	assert_true(bb_now_ns() - t0 >= 300000000ull);
+	assert_int_equal(r.reconnects, 0);
+	assert_true(bb_result_failed(&r));
+	assert_true(r.submit_failed);
+	assert_balanced(&r.c);
+	assert_true(r.c.completed_error > 0);
+	assert_int_equal(r.c.unrecovered, r.c.redo);
+	assert_int_equal(r.c.resubmitted, 0);
+	uvio_blk_close(blk);
+
+	mb->refuse = false;
+	__atomic_store_n(&mb->gone, false, __ATOMIC_RELEASE);
+	mb->next_lose = 0;
+	mb->requests = 0;
+	blk = mb_open(mb, 1);
+	RUN_LINK(blk, &model_link, &o, &r, "--rw", "write", "--iodepth", "4",
+		 "--io-count", "200");
+	assert_true(bb_result_failed(&r));
+	assert_true(r.submit_failed);
+	assert_int_equal(r.reconnects, 0);
+	assert_int_equal(r.c.redo, 0);
+	assert_balanced(&r.c);
+	uvio_blk_close(blk);
+	__atomic_store_n(&mb->gone, false, __ATOMIC_RELEASE);
+	mb_free(mb);
+}
+
 static int model_group_setup(void **state)
 {
 	(void)state;
@@ -892,7 +1119,10 @@ static int model_group_setup(void **state)
 	cmocka_unit_test(test_model_backpressure_randrw), \
 	cmocka_unit_test(test_model_io_error), \
 	cmocka_unit_test(test_model_flush_and_reports), \
-	cmocka_unit_test(test_model_ops),
+	cmocka_unit_test(test_model_ops), \
+	cmocka_unit_test(test_model_reconnect_write), \
+	cmocka_unit_test(test_model_reconnect_randrw), \
+	cmocka_unit_test(test_model_reconnect_fails),
 
 int main(void)
 {
@@ -900,6 +1130,7 @@ int main(void)
 		cmocka_unit_test(test_opts_defaults),
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_opts_errors),
+		cmocka_unit_test(test_opts_reconnect),
 		cmocka_unit_test(test_opts_check_device),
 		cmocka_unit_test(test_hist_buckets),
 		cmocka_unit_test(test_hist_percentiles),

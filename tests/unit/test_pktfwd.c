@@ -2,8 +2,8 @@
 /*
  * pktfwd's pure parts, compiled in: option parsing, the UDP/IPv4 test
  * frames (checked against checksums computed here a second, naive way),
- * io's software checksum completion, the sequence checker, the pcap writer
- * and the token bucket.
+ * io's software checksum completion, the sequence checker, the pcap writer,
+ * the token bucket and the parking of threads for --reconnect.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +19,7 @@
 #include "../../apps/pktfwd/frame.c"
 #include "../../apps/pktfwd/check.c"
 #include "../../apps/pktfwd/pcap.c"
+#include "../../apps/pktfwd/park.c"
 /* For csum_finish (io's software checksum); its other code is not run. */
 #include "../../apps/pktfwd/engine.c"
 #include "../../apps/pktfwd/txonly.c"
@@ -156,6 +157,27 @@ static void test_options_errors(void **state)
 		  "--flows", "10");
 	USAGE_ERR("--rate", "-p", "pci:1:0.0", "--mode", "txonly", "--queues", "4",
 		  "--rate", "3");
+	USAGE_ERR("--reconnect", "-p", "vhost-user:/s", "--mode", "io", "--reconnect", "0");
+	USAGE_ERR("--reconnect", "-p", "vhost-user:/s", "--mode", "io", "--reconnect", "x");
+	USAGE_ERR("--reconnect", "-p", "vhost-user:/s", "--mode", "io", "--reconnect",
+		  "86401");
+	USAGE_ERR("needs a value", "-p", "vhost-user:/s", "--mode", "io", "--reconnect");
+}
+
+static void test_options_reconnect(void **state)
+{
+	struct pf_opts o;
+	char err[PF_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, "--mode", "rxonly", "-p", "vhost-user:/s", NULL), 0);
+	assert_true(o.reconnect == 0);
+	assert_int_equal(parse(&o, err, "--mode", "txonly", "-p", "vhost-user:/s",
+			       "--reconnect", "20", NULL), 0);
+	assert_true(o.reconnect == 20);
+	assert_int_equal(parse(&o, err, "--mode", "io", "-p", "pci:1:0.0",
+			       "--reconnect=0.25", NULL), 0);
+	assert_true(o.reconnect == 0.25);
 }
 
 static void test_parse_addresses(void **state)
@@ -655,12 +677,124 @@ static void test_share(void **state)
 	assert_int_equal(sum, 1000003);
 }
 
+/* ---- parking the threads (--reconnect) ---- */
+
+#define PARK_THREADS 3
+
+struct park_test {
+	struct pf_park pk;
+	atomic_bool stop;
+	atomic_uint busy;            /* threads inside "uvio_net_*" now */
+	atomic_uint_fast64_t work[PARK_THREADS];
+	unsigned quit_after[PARK_THREADS]; /* loops, then exit; 0 never */
+	unsigned id_next;
+};
+
+static void *park_thread(void *arg)
+{
+	struct park_test *pt = arg;
+	unsigned id = __atomic_fetch_add(&pt->id_next, 1, __ATOMIC_RELAXED);
+	uint64_t loops = 0;
+
+	while (!atomic_load(&pt->stop)) {
+		if (pf_park_requested(&pt->pk)) {
+			pf_park_here(&pt->pk, &pt->stop);
+			continue;
+		}
+		/* A burst: the control thread must never see it from a park. */
+		atomic_fetch_add(&pt->busy, 1);
+		atomic_fetch_add(&pt->work[id], 1);
+		atomic_fetch_sub(&pt->busy, 1);
+		if (pt->quit_after[id] && ++loops == pt->quit_after[id])
+			break;
+	}
+	pf_park_exit(&pt->pk);
+	return NULL;
+}
+
+static void test_park(void **state)
+{
+	struct park_test *pt = calloc(1, sizeof(*pt));
+	pthread_t tid[PARK_THREADS];
+	unsigned rounds = 0;
+
+	(void)state;
+	assert_non_null(pt);
+	assert_int_equal(pf_park_init(&pt->pk, PARK_THREADS), 0);
+	pt->quit_after[2] = 20000;   /* one thread ends on its own midway */
+	for (unsigned i = 0; i < PARK_THREADS; i++)
+		assert_int_equal(pthread_create(&tid[i], NULL, park_thread, pt), 0);
+	for (; rounds < 200; rounds++) {
+		uint64_t before[PARK_THREADS];
+
+		assert_true(pf_park_all(&pt->pk, &pt->stop));
+		/* Everyone running is parked: nobody is inside, nobody moves. */
+		assert_int_equal(atomic_load(&pt->busy), 0);
+		for (unsigned i = 0; i < 2; i++)
+			before[i] = atomic_load(&pt->work[i]);
+		usleep(200);
+		for (unsigned i = 0; i < 2; i++)
+			assert_int_equal(atomic_load(&pt->work[i]), before[i]);
+		assert_int_equal(atomic_load(&pt->busy), 0);
+		pf_park_release(&pt->pk);
+		/* ... and after the release they work again. */
+		while (atomic_load(&pt->work[0]) == before[0] ||
+		       atomic_load(&pt->work[1]) == before[1])
+			sched_yield();
+	}
+	pthread_join(tid[2], NULL);
+	assert_int_equal(atomic_load(&pt->work[2]), 20000);
+	pthread_mutex_lock(&pt->pk.lock);
+	assert_int_equal(pt->pk.running, 2);  /* thread 2 has left */
+	pthread_mutex_unlock(&pt->pk.lock);
+	assert_true(pf_park_all(&pt->pk, &pt->stop));  /* without it */
+	pf_park_release(&pt->pk);
+
+	/* A stop while parked: the threads leave the park and end. */
+	assert_true(pf_park_all(&pt->pk, &pt->stop));
+	atomic_store(&pt->stop, true);
+	for (unsigned i = 0; i < 2; i++)
+		pthread_join(tid[i], NULL);
+	pf_park_release(&pt->pk);
+	assert_int_equal(pt->pk.running, 0);
+	assert_int_equal(pt->pk.parked, 0);
+	pf_park_fini(&pt->pk);
+	free(pt);
+}
+
+/* Edge cases: nobody to wait for; a stop while waiting; a thread that
+ * arrives after the release does not wait. */
+static void test_park_edges(void **state)
+{
+	struct pf_park pk;
+	atomic_bool stop;
+
+	(void)state;
+	atomic_init(&stop, false);
+	assert_int_equal(pf_park_init(&pk, 0), 0);
+	assert_true(pf_park_all(&pk, &stop));
+	pf_park_release(&pk);
+	pf_park_fini(&pk);
+
+	assert_int_equal(pf_park_init(&pk, 1), 0);
+	atomic_store(&stop, true);
+	assert_false(pf_park_all(&pk, &stop));  /* the one thread never came */
+	pf_park_release(&pk);
+	assert_false(pf_park_requested(&pk));
+	atomic_store(&stop, false);
+	pf_park_here(&pk, &stop);               /* not asked: returns at once */
+	assert_int_equal(pk.parked, 0);
+	assert_int_equal(pk.epoch, 1);
+	pf_park_fini(&pk);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_options_full),
 		cmocka_unit_test(test_options_defaults),
 		cmocka_unit_test(test_options_errors),
+		cmocka_unit_test(test_options_reconnect),
 		cmocka_unit_test(test_parse_addresses),
 		cmocka_unit_test(test_crc32c),
 		cmocka_unit_test(test_frame_build),
@@ -675,6 +809,8 @@ int main(void)
 		cmocka_unit_test(test_pcap),
 		cmocka_unit_test(test_token_bucket),
 		cmocka_unit_test(test_share),
+		cmocka_unit_test(test_park),
+		cmocka_unit_test(test_park_edges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

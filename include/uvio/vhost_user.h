@@ -77,6 +77,8 @@ bool uvio_dev_is_vhost_user(const struct uvio_dev *dev);
 
 /* False once the back-end went away, until a reconnect succeeds. Cheap
  * and lock-free: a polling loop may ask it. False for other devices. */
+/* False from the moment the backend is seen gone, before any queue breaks:
+ * a poll that fails because of it finds this already false. */
 bool uvio_vhost_user_connected(const struct uvio_dev *dev);
 
 /*

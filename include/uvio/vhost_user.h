@@ -75,10 +75,10 @@ int uvio_vhost_user_open(const struct uvio_vhost_user_opts *opts,
 /* True when dev came from uvio_vhost_user_open(). */
 bool uvio_dev_is_vhost_user(const struct uvio_dev *dev);
 
-/* False once the back-end went away, until a reconnect succeeds. Cheap
- * and lock-free: a polling loop may ask it. False for other devices. */
-/* False from the moment the backend is seen gone, before any queue breaks:
- * a poll that fails because of it finds this already false. */
+/* False once the back-end went away, until a reconnect succeeds: it turns
+ * false before any queue breaks, so a poll that fails because of the loss
+ * finds it false already. Cheap and lock-free: a polling loop may ask it.
+ * False for other devices. */
 bool uvio_vhost_user_connected(const struct uvio_dev *dev);
 
 /*

@@ -50,7 +50,8 @@ struct vpci {
 	uint32_t notify_mult;
 	uint16_t num_queues;
 	uint64_t features;        /* what the driver wrote */
-	struct vq_notify *nq;     /* num_queues entries */
+	struct vq_notify *nq;     /* nq_cap >= num_queues entries */
+	uint16_t nq_cap;
 };
 
 static const struct uvio_transport_ops modern_ops_vfio, modern_ops_uio;
@@ -243,9 +244,27 @@ static bool m_is_legacy(void *t)
 
 /* ---- queues (spec 4.1.5.1.3, 4.1.4.4) ------------------------------------ */
 
+/* num_queues can change with the features (QEMU's virtio-net shows 2N+1
+ * queues only once MQ is accepted, 3 after a reset): read it each time the
+ * core asks, growing the notify table to match. */
 static uint16_t m_max_queues(void *t)
 {
-	return ((struct vpci *)t)->num_queues;
+	struct vpci *v = t;
+	uint16_t n = cc_read16(v, VIRTIO_PCI_COMMON_NUMQ);
+
+	if (n == 0xffff)
+		return v->num_queues;  /* gone: keep what we had */
+	if (n > v->nq_cap) {
+		struct vq_notify *nq = realloc(v->nq, sizeof(*nq) * n);
+
+		if (!nq)
+			return v->num_queues;
+		memset(nq + v->nq_cap, 0, sizeof(*nq) * (n - v->nq_cap));
+		v->nq = nq;
+		v->nq_cap = n;
+	}
+	v->num_queues = n;
+	return n;
 }
 
 static uint16_t m_queue_max_size(void *t, uint16_t q)
@@ -453,7 +472,8 @@ int uvio_virtio_pci_create(struct uvio_pci_bus *bus,
 				  bus->bdf, v->common.bar);
 		goto fail;
 	}
-	v->nq = calloc(v->num_queues ? v->num_queues : 1, sizeof(*v->nq));
+	v->nq_cap = v->num_queues ? v->num_queues : 1;
+	v->nq = calloc(v->nq_cap, sizeof(*v->nq));
 	if (!v->nq) {
 		rc = uvio_err_set(err, -ENOMEM, "%s: out of memory", bus->bdf);
 		goto fail;

@@ -192,6 +192,25 @@ static uint64_t feature_mask(const struct uvio_dev *dev, uint64_t wanted)
 	return f | 1ULL << VIRTIO_F_VERSION_1;
 }
 
+/* The number of queues may depend on the features (spec 4.1.4.3: read
+ * num_queues after FEATURES_OK): size the table again. No queue is set up
+ * yet at this point. */
+static int resize_queues(struct uvio_dev *dev)
+{
+	uint16_t n = dev->ops->max_queues(dev->t);
+	struct dev_queue *q;
+
+	if (n == dev->nqueues)
+		return 0;
+	q = calloc(n ? n : 1, sizeof(*q));
+	if (!q)
+		return dev_error(dev, -ENOMEM, "out of memory");
+	free(dev->queues);
+	dev->queues = q;
+	dev->nqueues = n;
+	return 0;
+}
+
 /* Spec 3.1.1 steps 4-6. */
 int uvio_dev_negotiate(struct uvio_dev *dev, uint64_t wanted, uint64_t *negotiated)
 {
@@ -216,7 +235,7 @@ int uvio_dev_negotiate(struct uvio_dev *dev, uint64_t wanted, uint64_t *negotiat
 		return dev_error(dev, -EIO, "device needs a reset");
 	if (negotiated)
 		*negotiated = f;
-	return 0;
+	return resize_queues(dev);
 }
 
 /* Spec 2.5.1: a read is consistent when the generation did not move. */

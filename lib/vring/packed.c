@@ -257,9 +257,10 @@ static int read_used(struct uvio_vq *vq, struct uvio_vq_used *out)
 	struct vq_packed *p = &vq->u.packed;
 	struct vring_packed_desc *d = &p->desc[p->next_used];
 	uint16_t id = READ_ONCE(d->id);
-	/* Spec 2.8.4: the length is reserved (and ignored) in a used
-	 * descriptor without WRITE; DPDK's vhost puts the buffer size there. */
-	uint32_t len = READ_ONCE(d->flags) & VRING_DESC_F_WRITE ? READ_ONCE(d->len) : 0;
+	/* Spec 2.8.4: the length means nothing for a buffer the device may not
+	 * write (DPDK's vhost puts the buffer size there on tx). Whether it
+	 * could is in our shadow; QEMU does not set WRITE in used flags. */
+	uint32_t len = id < vq->size && !vq->state[id].in_len ? 0 : READ_ONCE(d->len);
 	int rc = uvio_vq_check_used(vq, id, len);
 
 	if (rc)

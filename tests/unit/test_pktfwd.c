@@ -687,13 +687,18 @@ struct park_test {
 	atomic_uint busy;            /* threads inside "uvio_net_*" now */
 	atomic_uint_fast64_t work[PARK_THREADS];
 	unsigned quit_after[PARK_THREADS]; /* loops, then exit; 0 never */
-	unsigned id_next;
+	struct park_arg {
+		struct park_test *pt;
+		unsigned id;
+	} arg[PARK_THREADS];
 };
 
 static void *park_thread(void *arg)
 {
-	struct park_test *pt = arg;
-	unsigned id = __atomic_fetch_add(&pt->id_next, 1, __ATOMIC_RELAXED);
+	/* The id is the creation index: tid[i] is the thread with id i (the
+	 * test joins tid[2] as the one that quits). */
+	struct park_test *pt = ((struct park_arg *)arg)->pt;
+	unsigned id = ((struct park_arg *)arg)->id;
 	uint64_t loops = 0;
 
 	while (!atomic_load(&pt->stop)) {
@@ -722,8 +727,10 @@ static void test_park(void **state)
 	assert_non_null(pt);
 	assert_int_equal(pf_park_init(&pt->pk, PARK_THREADS), 0);
 	pt->quit_after[2] = 20000;   /* one thread ends on its own midway */
-	for (unsigned i = 0; i < PARK_THREADS; i++)
-		assert_int_equal(pthread_create(&tid[i], NULL, park_thread, pt), 0);
+	for (unsigned i = 0; i < PARK_THREADS; i++) {
+		pt->arg[i] = (struct park_arg){ pt, i };
+		assert_int_equal(pthread_create(&tid[i], NULL, park_thread, &pt->arg[i]), 0);
+	}
 	for (; rounds < 200; rounds++) {
 		uint64_t before[PARK_THREADS];
 

@@ -220,7 +220,8 @@ static int setup_pair(struct uvio_net *net, uint16_t q, const struct uvio_net_op
 		return uvio_err_set(err, rc, "%s", uvio_dev_error(net->dev));
 	rx->st = tx->st = &net->stats[q];
 	rx->cache = uvio_pkt_cache_create(net->rx_pool, 256);
-	if (!rx->cache)
+	tx->cache = uvio_pkt_cache_create(net->rx_pool, 256);
+	if (!rx->cache || !tx->cache)
 		return uvio_err_set(err, -ENOMEM, "out of memory");
 	return 0;
 }
@@ -315,6 +316,7 @@ static void drop_queues(struct uvio_net *net)
 		if (net->txq[q].vq)
 			uvio_net_txq_drain(&net->txq[q]);
 		uvio_pkt_cache_destroy(net->rxq[q].cache);
+		uvio_pkt_cache_destroy(net->txq[q].cache);
 	}
 	uvio_net_ctrl_fini(net);
 	free(net->rxq);

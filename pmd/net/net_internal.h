@@ -34,6 +34,7 @@ struct net_rxq {
 
 struct net_txq {
 	struct uvio_vq *vq;
+	struct uvio_pkt_cache *cache;   /* where sent frames of rx_pool go back */
 	struct uvio_net_queue_stats *st;
 };
 

@@ -123,25 +123,33 @@ unsigned uvio_pkt_alloc_bulk(struct uvio_pktpool *pp, struct uvio_pkt_cache *c,
 }
 
 /* Segments go back to their own pool: a forwarded frame came from another
- * port's pool than the cache's. */
-static void put_one(struct uvio_pkt_cache *c, struct uvio_pkt *seg)
+ * port's pool than the cache's. Runs of the cache's pool go in one put. */
+static void put_others(struct uvio_pkt *seg)
 {
-	struct uvio_pool_cache *pc = c && c->pool == seg->pool ? c->cache : NULL;
 	void *obj = seg;
 
-	uvio_pool_put_bulk(seg->pool->pool, pc, &obj, 1);
+	uvio_pool_put_bulk(seg->pool->pool, NULL, &obj, 1);
 }
 
 void uvio_pkt_free_bulk(struct uvio_pkt_cache *c, struct uvio_pkt **pkts, unsigned n)
 {
+	void *batch[64];
+	unsigned nb = 0;
+
 	for (unsigned i = 0; i < n; i++) {
-		struct uvio_pkt *seg = pkts[i];
-
-		while (seg) {
-			struct uvio_pkt *next = seg->next;
-
-			put_one(c, seg);
-			seg = next;
+		for (struct uvio_pkt *seg = pkts[i], *next; seg; seg = next) {
+			next = seg->next;
+			if (!c || seg->pool != c->pool) {
+				put_others(seg);
+				continue;
+			}
+			batch[nb++] = seg;
+			if (nb == 64) {
+				uvio_pool_put_bulk(c->pool->pool, c->cache, batch, nb);
+				nb = 0;
+			}
 		}
 	}
+	if (nb)
+		uvio_pool_put_bulk(c->pool->pool, c->cache, batch, nb);
 }

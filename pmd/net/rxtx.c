@@ -176,7 +176,7 @@ static void tx_cleanup(struct net_txq *txq)
 	for (int i = 0; i < m; i++)
 		done[i] = used[i].cookie;
 	if (m > 0)
-		uvio_pkt_free_bulk(NULL, done, (unsigned)m);
+		uvio_pkt_free_bulk(txq->cache, done, (unsigned)m);
 }
 
 void uvio_net_txq_drain(struct net_txq *txq)
@@ -186,7 +186,7 @@ void uvio_net_txq_drain(struct net_txq *txq)
 	while ((cookie = uvio_vq_detach_unused(txq->vq))) {
 		struct uvio_pkt *p = cookie;
 
-		uvio_pkt_free_bulk(NULL, &p, 1);
+		uvio_pkt_free_bulk(txq->cache, &p, 1);
 	}
 }
 
@@ -257,18 +257,22 @@ uint16_t uvio_net_tx_burst(struct uvio_net *net, uint16_t q,
 
 	if (uvio_vq_num_free(txq->vq) < n || uvio_vq_in_flight(txq->vq) >= NET_BURST)
 		tx_cleanup(txq);
+	unsigned room = uvio_vq_num_free(txq->vq);
+
 	for (i = 0; i < n; i++) {
 		int rc;
 
-		if (!uvio_vq_num_free(txq->vq))
+		if (!room)
 			break;  /* full: don't build a header we cannot post */
 		rc = tx_one(net, txq, pkts[i]);
+		/* A one-segment frame takes one descriptor; ask again otherwise. */
+		room = rc || pkts[i]->next ? uvio_vq_num_free(txq->vq) : room - 1;
 
 		if (rc == -ENOSPC || rc == -EIO)
 			break;  /* ring full or broken: the rest stay the caller's */
 		if (rc) {
 			txq->st->tx_errors++;
-			uvio_pkt_free_bulk(NULL, &pkts[i], 1);
+			uvio_pkt_free_bulk(txq->cache, &pkts[i], 1);
 			continue;
 		}
 		bytes += pkts[i]->pkt_len;
@@ -293,7 +297,7 @@ void uvio_net_tx_drop(struct uvio_net *net, uint16_t q, struct uvio_pkt **pkts,
 		      uint16_t n)
 {
 	net->txq[q].st->tx_drops += n;
-	uvio_pkt_free_bulk(NULL, pkts, n);
+	uvio_pkt_free_bulk(net->txq[q].cache, pkts, n);
 }
 
 const char *uvio_net_queue_error(const struct uvio_net *net, uint16_t q)

@@ -94,6 +94,17 @@ static int wait_fd(int fd, short events, int64_t deadline)
 	}
 }
 
+/* After a failed non-blocking send/recv: 0 to try again (interrupted, or
+ * the socket is ready now), or the error (the peer's, or the deadline). */
+static int retry_after(int fd, short events, int64_t deadline)
+{
+	if (errno == EINTR)
+		return 0;
+	if (errno != EAGAIN && errno != EWOULDBLOCK)
+		return -errno;
+	return wait_fd(fd, events, deadline);
+}
+
 static int64_t deadline_of(int timeout_ms)
 {
 	return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
@@ -131,13 +142,8 @@ int uvio_vu_send(int fd, const struct vu_msg *m, const int *fds, unsigned nfds,
 		}
 		n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
-			int rc;
+			int rc = retry_after(fd, POLLOUT, deadline);
 
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return -errno;
-			rc = wait_fd(fd, POLLOUT, deadline);
 			if (rc)
 				return rc;
 			continue;
@@ -189,13 +195,8 @@ static int recv_full(int fd, void *buf, size_t len, int *fds, unsigned *nfds,
 		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 
 		if (n < 0) {
-			int rc;
+			int rc = retry_after(fd, POLLIN, deadline);
 
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return -errno;
-			rc = wait_fd(fd, POLLIN, deadline);
 			if (rc)
 				return rc;
 			continue;

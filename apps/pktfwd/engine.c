@@ -140,6 +140,22 @@ void pf_count_rx(struct pf_thread *t, unsigned p, struct uvio_pkt **pkts,
 		capture(t->ctx, pkts, n);
 }
 
+/* A burst from port p's queue of this thread, within what --count still
+ * allows: claimed, received, the unused claim given back, counted. */
+static unsigned rx_claimed(struct pf_thread *t, unsigned p, struct uvio_pkt **pkts)
+{
+	struct pf_ctx *ctx = t->ctx;
+	unsigned want = claim(ctx, ctx->o.burst), n;
+
+	if (!want)
+		return 0;
+	n = uvio_net_rx_burst(ctx->port[p].net, (uint16_t)t->q, pkts, (uint16_t)want);
+	unclaim(ctx, want - n);
+	if (n)
+		pf_count_rx(t, p, pkts, n);
+	return n;
+}
+
 /* ---- io and macswap ---- */
 
 static void mac_swap(struct uvio_pkt **pkts, unsigned n)
@@ -213,17 +229,11 @@ static void fwd_loop(struct pf_thread *t)
 			/* Pairs 0-1, 2-3...; a port without a partner echoes. */
 			unsigned d = (p ^ 1) < ctx->nports ? p ^ 1 : p;
 			struct uvio_net *out = ctx->port[d].net;
-			unsigned want = claim(ctx, ctx->o.burst), n, sent = 0;
+			unsigned n = rx_claimed(t, p, pkts), sent = 0;
 			uint64_t bytes = 0;
 
-			if (!want)
-				continue;
-			n = uvio_net_rx_burst(ctx->port[p].net, q, pkts,
-					      (uint16_t)want);
-			unclaim(ctx, want - n);
 			if (!n)
 				continue;
-			pf_count_rx(t, p, pkts, n);
 			if (ctx->o.mode == PF_MACSWAP)
 				mac_swap(pkts, n);
 			tx_flags(pkts, n, ctx->port[d].tx_csum);
@@ -253,7 +263,6 @@ static void rx_loop(struct pf_thread *t, struct uvio_pkt_cache *cache)
 	struct pf_ctx *ctx = t->ctx;
 	struct uvio_pkt *pkts[PF_MAX_BURST];
 	uint8_t *linear = malloc(LINEAR_MAX);
-	uint16_t q = (uint16_t)t->q;
 	unsigned long loops = 0;
 
 	if (!linear) {
@@ -267,16 +276,10 @@ static void rx_loop(struct pf_thread *t, struct uvio_pkt_cache *cache)
 		if (!(++loops & PF_ERR_POLL_MASK) && pf_any_queue_broken(t))
 			break;
 		for (unsigned p = 0; p < ctx->nports; p++) {
-			unsigned want = claim(ctx, ctx->o.burst), n;
+			unsigned n = rx_claimed(t, p, pkts);
 
-			if (!want)
-				continue;
-			n = uvio_net_rx_burst(ctx->port[p].net, q, pkts,
-					      (uint16_t)want);
-			unclaim(ctx, want - n);
 			if (!n)
 				continue;
-			pf_count_rx(t, p, pkts, n);
 			for (unsigned i = 0; i < n; i++) {
 				struct uvio_pkt *s = pkts[i];
 				const uint8_t *f = uvio_pkt_data(s);

@@ -122,34 +122,42 @@ unsigned uvio_pkt_alloc_bulk(struct uvio_pktpool *pp, struct uvio_pkt_cache *c,
 	return n;
 }
 
-/* Segments go back to their own pool: a forwarded frame came from another
- * port's pool than the cache's. Runs of the cache's pool go in one put. */
-static void put_others(struct uvio_pkt *seg)
-{
-	void *obj = seg;
+/* Objects bound for one pool, put in runs: the cache's pool through the
+ * cache, any other (a frame forwarded from another port's pool, or a tx
+ * pool the driver's queue cache is not for) in one locked put per run. */
+struct put_run {
+	struct uvio_pktpool *pool;
+	struct uvio_pool_cache *cache;
+	unsigned n;
+	void *objs[64];
+};
 
-	uvio_pool_put_bulk(seg->pool->pool, NULL, &obj, 1);
+static void run_flush(struct put_run *r)
+{
+	if (r->n)
+		uvio_pool_put_bulk(r->pool->pool, r->cache, r->objs, r->n);
+	r->n = 0;
+}
+
+static void run_add(struct put_run *r, struct uvio_pkt *seg)
+{
+	if (r->n == 64 || (r->n && r->pool != seg->pool))
+		run_flush(r);
+	r->pool = seg->pool;
+	r->objs[r->n++] = seg;
 }
 
 void uvio_pkt_free_bulk(struct uvio_pkt_cache *c, struct uvio_pkt **pkts, unsigned n)
 {
-	void *batch[64];
-	unsigned nb = 0;
+	struct put_run mine = { .pool = c ? c->pool : NULL, .cache = c ? c->cache : NULL };
+	struct put_run others = { 0 };
 
 	for (unsigned i = 0; i < n; i++) {
 		for (struct uvio_pkt *seg = pkts[i], *next; seg; seg = next) {
 			next = seg->next;
-			if (!c || seg->pool != c->pool) {
-				put_others(seg);
-				continue;
-			}
-			batch[nb++] = seg;
-			if (nb == 64) {
-				uvio_pool_put_bulk(c->pool->pool, c->cache, batch, nb);
-				nb = 0;
-			}
+			run_add(c && seg->pool == c->pool ? &mine : &others, seg);
 		}
 	}
-	if (nb)
-		uvio_pool_put_bulk(c->pool->pool, c->cache, batch, nb);
+	run_flush(&mine);
+	run_flush(&others);
 }

@@ -16,12 +16,18 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 else
 BUILD   ?= build
 SANFLAGS :=
+# Link-time optimisation lets the PMDs inline the ring's hot verbs across
+# the lib/vring boundary, which keeps that boundary a real interface
+# without costing the data path a call per descriptor. Fat objects keep
+# libuvio.a usable by a linker that does no LTO. LTO= turns it off.
+LTO     ?= -flto=auto -ffat-lto-objects
 endif
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Iinclude -Ilib -fPIC -MMD -MP
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) $(LTO) -Iinclude -Ilib -fPIC -MMD -MP
 LDLIBS   := -lnuma -lpthread
+LINK     := $(CC) $(CFLAGS) $(SANFLAGS) $(LTO)
 
 LIB_SRCS := $(sort $(wildcard lib/*/*.c) $(wildcard pmd/*/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -56,7 +62,7 @@ $(BUILD)/libuvio.a: $(LIB_OBJS)
 
 # Only uvio_* is exported (lib/uvio.map).
 $(BUILD)/libuvio.so: $(LIB_OBJS) lib/uvio.map
-	$(CC) -shared $(SANFLAGS) -Wl,--version-script=lib/uvio.map -Wl,-soname,libuvio.so.0 -o $@ $(LIB_OBJS) $(LDLIBS)
+	$(LINK) -shared -Wl,--version-script=lib/uvio.map -Wl,-soname,libuvio.so.0 -o $@ $(LIB_OBJS) $(LDLIBS)
 
 $(BUILD)/uvio.pc: Makefile
 	@mkdir -p $(dir $@)
@@ -64,17 +70,17 @@ $(BUILD)/uvio.pc: Makefile
 
 define APP_RULE
 $(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard apps/$(1)/*.c)) $(BUILD)/libuvio.a
-	$$(CC) $$(SANFLAGS) -o $$@ $$(filter %.o,$$^) $(BUILD)/libuvio.a $$(LDLIBS) -lm
+	$$(LINK) -o $$@ $$(filter %.o,$$^) $(BUILD)/libuvio.a $$(LDLIBS) -lm
 endef
 $(foreach a,$(APPS),$(eval $(call APP_RULE,$(a))))
 
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(MODEL_OBJS) $(BUILD)/libuvio.a
 	@mkdir -p $(dir $@)
-	$(CC) $(SANFLAGS) -o $@ $< $(MODEL_OBJS) $(BUILD)/libuvio.a $(LDLIBS) -lcmocka
+	$(LINK) -o $@ $< $(MODEL_OBJS) $(BUILD)/libuvio.a $(LDLIBS) -lcmocka
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(MODEL_OBJS) $(BUILD)/libuvio.a
 	@mkdir -p $(dir $@)
-	$(CC) $(SANFLAGS) -o $@ $< $(MODEL_OBJS) $(BUILD)/libuvio.a $(LDLIBS) -lm
+	$(LINK) -o $@ $< $(MODEL_OBJS) $(BUILD)/libuvio.a $(LDLIBS) -lm
 
 # Unit tests run under ASan+UBSan.
 # Unit tests twice: under ASan+UBSan, then the plain build under valgrind

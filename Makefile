@@ -1,8 +1,9 @@
 # uvio: userspace poll-mode virtio drivers.
 #   make                 build/libuvio.a, build/libuvio.so, build/uvio.pc, tools and apps
 #   make SANITIZE=1      the same with ASan+UBSan, in build/san/
-#   make check           every test suite (unit under sanitizers, then VM, then host)
+#   make check           every test suite (unit, VM, host, the sanitized pass, fuzz)
 #   make check-unit      unit tests only (no root, no VM)
+#   make check-san       host and VM suites over the ASan+UBSan build
 #   make install PREFIX=/usr/local
 #   make demo            boot the built-in VM and show uvio at work
 
@@ -10,9 +11,10 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 VERSION := 0.1.0
 
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ifeq ($(SANITIZE),1)
 BUILD   ?= build/san
-SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SANFLAGS := $(SAN_FLAGS)
 else
 BUILD   ?= build
 SANFLAGS :=
@@ -43,7 +45,7 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all lib apps tests benches check check-unit check-vm check-host check-fuzz install demo clean
+.PHONY: all lib apps tests benches check check-unit check-vm check-host check-san check-fuzz install demo clean
 
 all: lib apps benches
 
@@ -106,7 +108,29 @@ check-host: all
 check-fuzz:
 	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
 
-check: check-unit check-vm check-host check-fuzz
+# The integration suites again, over the ASan+UBSan build: every host suite,
+# and the VM suites in one scenario each (SAN_VM=all: every scenario). In
+# the host suites a sanitizer report anywhere, even from a process whose
+# exit status no test looks at, fails the run.
+SAN_VM ?= quick
+SAN_LOGS := build/san/logs
+check-san:
+	$(MAKE) SANITIZE=1 all
+	@rm -rf $(SAN_LOGS); mkdir -p $(SAN_LOGS); rc=0; \
+	for t in tests/host/run tests/host/run-*; do [ -x $$t ] || continue; \
+		echo "=== $$t (ASan+UBSan)"; \
+		BUILD=build/san HOST_CFLAGS="$(SAN_FLAGS)" \
+		ASAN_OPTIONS=log_path=$(CURDIR)/$(SAN_LOGS)/asan \
+		UBSAN_OPTIONS=log_path=$(CURDIR)/$(SAN_LOGS)/ubsan:print_stacktrace=1 \
+		$$t || rc=1; done; \
+	if ls $(SAN_LOGS)/* >/dev/null 2>&1; then rc=1; \
+		echo "sanitizer reports:"; head -40 $(SAN_LOGS)/*; fi; \
+	for t in "tests/vm/run-blk vtd" "tests/vm/run-net vfio_type1" tests/vm/run-unplug; do \
+		[ "$(SAN_VM)" = all ] && t=$${t%% *}; \
+		echo "=== $$t (ASan+UBSan)"; UVIO_BUILD=$(CURDIR)/build/san $$t || rc=1; done; \
+	exit $$rc
+
+check: check-unit check-vm check-host check-san check-fuzz
 
 bench-vring: benches
 	$(BUILD)/bench/vring_bench

@@ -101,6 +101,13 @@ int uvio_vq_add(struct uvio_vq *vq, const struct uvio_sg *sg,
 int uvio_vq_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
 		    bool device_writes, void *cookie);
 
+/* Post n one-segment buffers, sg[i] with cookies[i], all device-readable
+ * or all device-writable: a refill or a burst in one call. All or none:
+ * returns 0, -ENOSPC (fewer than n free descriptors), -EINVAL (a NULL
+ * cookie) or -EIO (broken). */
+int uvio_vq_add_bufs(struct uvio_vq *vq, const struct uvio_sg *sg,
+		     void *const *cookies, unsigned n, bool device_writes);
+
 /* Make added buffers visible to the device. Returns true when the device
  * must be notified (spec 2.7.10 / 2.8.10 event suppression). */
 bool uvio_vq_kick_prepare(struct uvio_vq *vq);

@@ -137,18 +137,16 @@ int uvio_vq_packed_add(struct uvio_vq *vq, const struct uvio_sg *sg,
 	return 0;
 }
 
-int uvio_vq_packed_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
-			   bool writable, void *cookie)
+/* One descriptor for one buffer, no room check. */
+static inline void post_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
+			    bool writable, void *cookie)
 {
 	struct vq_packed *p = &vq->u.packed;
-	uint16_t pos = p->next_avail, id;
+	uint16_t pos = p->next_avail, id = alloc_id(vq);
 	struct vring_packed_desc *d = &p->desc[pos];
 	uint16_t flags = (uint16_t)((writable ? VRING_DESC_F_WRITE : 0) |
 				    (p->avail_wrap ? F_AVAIL : F_USED));
 
-	if (!vq->num_free)
-		return -ENOSPC;
-	id = alloc_id(vq);
 	d->addr = iova;
 	d->len = len;
 	d->id = id;
@@ -161,7 +159,50 @@ int uvio_vq_packed_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
 	advance_avail(vq, 1);
 	/* The flags hand the descriptor over (spec 2.8.21): last, released. */
 	__atomic_store_n(&d->flags, flags, __ATOMIC_RELEASE);
+}
+
+int uvio_vq_packed_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
+			   bool writable, void *cookie)
+{
+	if (!vq->num_free)
+		return -ENOSPC;
+	post_one(vq, iova, len, writable, cookie);
 	return 0;
+}
+
+/* post_one() n times with the cursors in registers (see split.c). */
+void uvio_vq_packed_add_bufs(struct uvio_vq *vq, const struct uvio_sg *sg,
+			     void *const *cookies, unsigned n, bool writable)
+{
+	struct vq_packed *p = &vq->u.packed;
+	struct vring_packed_desc *desc = p->desc;
+	struct vq_buf_state *state = vq->state;
+	uint16_t pos = p->next_avail, size = vq->size;
+	uint16_t wflag = writable ? VRING_DESC_F_WRITE : 0;
+	bool wrap = p->avail_wrap;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t id = alloc_id(vq);
+
+		desc[pos].addr = sg[i].iova;
+		desc[pos].len = sg[i].len;
+		desc[pos].id = id;
+		state[id] = (struct vq_buf_state){
+			.cookie = cookies[i], .in_len = writable ? sg[i].len : 0, .ndesc = 1,
+		};
+		/* The flags hand the descriptor over (spec 2.8.21): last, released. */
+		__atomic_store_n(&desc[pos].flags,
+				 (uint16_t)(wflag | (wrap ? F_AVAIL : F_USED)), __ATOMIC_RELEASE);
+		if (++pos == size) {
+			pos = 0;
+			wrap = !wrap;
+		}
+	}
+	p->next_avail = pos;
+	p->avail_wrap = wrap;
+	vq->num_free = (uint16_t)(vq->num_free - n);
+	vq->num_added = (uint16_t)(vq->num_added + n);
+	vq->in_flight = (uint16_t)(vq->in_flight + n);
 }
 
 /* Spec 2.8.10 and 2.8.14: the device's event suppression structure. */
@@ -281,11 +322,60 @@ static int read_used(struct uvio_vq *vq, struct uvio_vq_used *out)
 	return 0;
 }
 
+/* Without IN_ORDER: read_used() of well-formed entries in a loop with the
+ * cursors in registers. It stops at anything else (not used yet, or
+ * suspect), which the general loop then looks at and reports. */
+static unsigned get_used_fast(struct uvio_vq *vq, struct uvio_vq_used *out,
+			      unsigned max)
+{
+	struct vq_packed *p = &vq->u.packed;
+	struct vring_packed_desc *desc = p->desc;
+	struct vq_buf_state *state = vq->state;
+	uint16_t pos = p->next_used, size = vq->size, free_id = p->free_id, freed = 0;
+	bool wrap = p->used_wrap;
+	unsigned n = 0, limit = max < vq->in_flight ? max : vq->in_flight;
+
+	for (; n < limit; n++) {
+		uint16_t flags = __atomic_load_n(&desc[pos].flags, __ATOMIC_ACQUIRE);
+		bool avail = flags & F_AVAIL, used = flags & F_USED;
+		uint16_t id;
+		uint32_t len;
+		struct vq_buf_state *st;
+
+		if (avail != used || used != wrap)
+			break;
+		id = READ_ONCE(desc[pos].id);
+		if (id >= size || !state[id].cookie)
+			break;
+		st = &state[id];
+		len = st->in_len ? READ_ONCE(desc[pos].len) : 0;  /* see read_used() */
+		if (len > st->in_len)
+			break;
+		out[n].cookie = st->cookie;
+		out[n].len = len;
+		pos = (uint16_t)(pos + st->ndesc);
+		if (pos >= size) {
+			pos = (uint16_t)(pos - size);
+			wrap = !wrap;
+		}
+		p->next_id[id] = free_id;
+		free_id = id;
+		freed = (uint16_t)(freed + st->ndesc);
+		st->cookie = NULL;
+	}
+	p->next_used = pos;
+	p->used_wrap = wrap;
+	p->free_id = free_id;
+	vq->num_free = (uint16_t)(vq->num_free + freed);
+	vq->in_flight = (uint16_t)(vq->in_flight - n);
+	return n;
+}
+
 int uvio_vq_packed_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
 			    unsigned max)
 {
 	struct vq_packed *p = &vq->u.packed;
-	unsigned n = 0;
+	unsigned n = vq->in_order ? 0 : get_used_fast(vq, out, max);
 
 	while (n < max) {
 		if (!vq->batch_active) {

@@ -134,16 +134,16 @@ int uvio_vq_split_add(struct uvio_vq *vq, const struct uvio_sg *sg,
 	return 0;
 }
 
-int uvio_vq_split_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
-			  bool writable, void *cookie)
+/* One descriptor for one buffer, no room check: add_one's and add_bufs'
+ * common step. */
+static inline void post_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
+			    bool writable, void *cookie)
 {
 	struct vq_split *s = &vq->u.split;
 	uint16_t head = s->free_head;
 	struct vring_desc *d = &s->desc[head];
 	struct vq_buf_state *st = &vq->state[head];
 
-	if (!vq->num_free)
-		return -ENOSPC;
 	d->addr = iova;
 	d->len = len;
 	d->flags = writable ? VRING_DESC_F_WRITE : 0;
@@ -154,7 +154,50 @@ int uvio_vq_split_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
 	st->last = head;
 	vq->num_free--;
 	publish(vq, head);
+}
+
+int uvio_vq_split_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
+			  bool writable, void *cookie)
+{
+	if (!vq->num_free)
+		return -ENOSPC;
+	post_one(vq, iova, len, writable, cookie);
 	return 0;
+}
+
+/* post_one() n times, with the ring's cursors in registers: the stores
+ * into the ring could alias them, which would make the compiler reload
+ * them for every buffer. */
+void uvio_vq_split_add_bufs(struct uvio_vq *vq, const struct uvio_sg *sg,
+			    void *const *cookies, unsigned n, bool writable)
+{
+	struct vq_split *s = &vq->u.split;
+	struct vring_desc *desc = s->desc;
+	struct vq_buf_state *state = vq->state;
+	uint16_t *ring = s->avail->ring, *next = s->next;
+	uint16_t mask = (uint16_t)(vq->size - 1), head = s->free_head, idx = s->avail_idx;
+	uint16_t flags = writable ? VRING_DESC_F_WRITE : 0;
+	bool in_order = vq->in_order;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t slot = idx++ & mask;
+
+		desc[head].addr = sg[i].iova;
+		desc[head].len = sg[i].len;
+		desc[head].flags = flags;
+		state[head] = (struct vq_buf_state){
+			.cookie = cookies[i], .in_len = writable ? sg[i].len : 0,
+			.ndesc = 1, .last = head,
+		};
+		if (ring[slot] != head)  /* see publish() */
+			ring[slot] = head;
+		head = in_order ? (uint16_t)((head + 1) & mask) : next[head];
+	}
+	s->free_head = head;
+	s->avail_idx = idx;
+	vq->num_free = (uint16_t)(vq->num_free - n);
+	vq->num_added = (uint16_t)(vq->num_added + n);
+	vq->in_flight = (uint16_t)(vq->in_flight + n);
 }
 
 /* Spec 2.7.10: publish the avail index, then decide whether to notify. */
@@ -243,6 +286,42 @@ static int read_used(struct uvio_vq *vq, struct uvio_vq_used *out, uint16_t used
 	return 0;
 }
 
+/* Without IN_ORDER every entry is one buffer: read_used() in a loop with
+ * the cursors in registers. Stops at the first bad entry, which breaks
+ * the queue; what was taken before it still goes back. */
+static int get_used_plain(struct uvio_vq *vq, struct uvio_vq_used *out,
+			  unsigned max, uint16_t used_idx)
+{
+	struct vq_split *s = &vq->u.split;
+	struct vring_used_elem *ring = s->used->ring;
+	struct vq_buf_state *state = vq->state;
+	uint16_t mask = (uint16_t)(vq->size - 1), last = s->last_used;
+	uint16_t head = s->free_head, freed = 0;
+	unsigned n = 0;
+	int rc = 0;
+
+	for (; n < max && last != used_idx; n++, last++) {
+		struct vring_used_elem *e = &ring[last & mask];
+		uint32_t id = READ_ONCE(e->id), len = READ_ONCE(e->len);
+		struct vq_buf_state *st;
+
+		if ((rc = uvio_vq_check_used(vq, id, len)))
+			break;
+		st = &state[id];
+		out[n].cookie = st->cookie;
+		out[n].len = len;
+		s->next[st->last] = head;
+		head = (uint16_t)id;
+		freed = (uint16_t)(freed + st->ndesc);
+		st->cookie = NULL;
+	}
+	s->last_used = last;
+	s->free_head = head;
+	vq->num_free = (uint16_t)(vq->num_free + freed);
+	vq->in_flight = (uint16_t)(vq->in_flight - n);
+	return n || !rc ? (int)n : rc;
+}
+
 int uvio_vq_split_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
 			   unsigned max)
 {
@@ -257,6 +336,14 @@ int uvio_vq_split_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
 				     "buffers in flight", s->last_used, used_idx,
 				     vq->in_flight);
 	vq_rmb(vq->weak_barriers);  /* entries after the index */
+	if (!vq->in_order) {
+		int got = get_used_plain(vq, out, max, used_idx);
+
+		n = got > 0 ? (unsigned)got : 0;
+		if (got < 0)
+			return got;
+		goto done;
+	}
 	while (n < max) {
 		if (!vq->batch_active) {
 			if (s->last_used == used_idx)
@@ -271,6 +358,7 @@ int uvio_vq_split_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
 		}
 		uvio_vq_in_order_step(vq, &out[n++], uvio_vq_split_release);
 	}
+done:
 	/* With callbacks on, keep asking for the next one (as without
 	 * EVENT_IDX, where the flag stays clear). */
 	if (n && vq->event_idx && !(s->avail_flags & VRING_AVAIL_F_NO_INTERRUPT))

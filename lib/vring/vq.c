@@ -179,6 +179,23 @@ int uvio_vq_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
 	return uvio_vq_split_add_one(vq, iova, len, device_writes, cookie);
 }
 
+int uvio_vq_add_bufs(struct uvio_vq *vq, const struct uvio_sg *sg,
+		     void *const *cookies, unsigned n, bool device_writes)
+{
+	if (vq_broken(vq))
+		return -EIO;
+	for (unsigned i = 0; i < n; i++)
+		if (!cookies[i])
+			return -EINVAL;
+	if (n > vq->num_free)
+		return -ENOSPC;
+	if (vq->packed)
+		uvio_vq_packed_add_bufs(vq, sg, cookies, n, device_writes);
+	else
+		uvio_vq_split_add_bufs(vq, sg, cookies, n, device_writes);
+	return 0;
+}
+
 bool uvio_vq_kick_prepare(struct uvio_vq *vq)
 {
 	if (vq_broken(vq))
@@ -267,7 +284,7 @@ void *uvio_vq_detach_unused(struct uvio_vq *vq)
 	return NULL;
 }
 
-int uvio_vq_check_used(struct uvio_vq *vq, uint32_t id, uint32_t len)
+int uvio_vq_used_bad(struct uvio_vq *vq, uint32_t id, uint32_t len)
 {
 	if (id >= vq->size)
 		return uvio_vq_break(vq, "device used id %u, out of range (size %u)",

@@ -161,8 +161,17 @@ static inline uint32_t vq_sg_in_len(const struct uvio_sg *sg, unsigned n_out,
 }
 
 /* Validate a used entry against the shadow: the common checks of both
- * layouts. Returns 0 or breaks the queue. */
-int uvio_vq_check_used(struct uvio_vq *vq, uint32_t id, uint32_t len);
+ * layouts. Returns 0 or breaks the queue (the reason is built out of line:
+ * this runs for every used entry). */
+int uvio_vq_used_bad(struct uvio_vq *vq, uint32_t id, uint32_t len);
+
+static inline int uvio_vq_check_used(struct uvio_vq *vq, uint32_t id, uint32_t len)
+{
+	if (__builtin_expect(id >= vq->size || !vq->state[id].cookie ||
+			     len > vq->state[id].in_len, 0))
+		return uvio_vq_used_bad(vq, id, len);
+	return 0;
+}
 
 /* In-order completion of the next buffer: walks one step of a batch. */
 int uvio_vq_in_order_step(struct uvio_vq *vq, struct uvio_vq_used *out,
@@ -174,6 +183,9 @@ int uvio_vq_split_add(struct uvio_vq *vq, const struct uvio_sg *sg,
 		      unsigned n_out, unsigned n_in, void *cookie);
 int uvio_vq_split_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
 			  bool writable, void *cookie);
+/* n one-segment buffers; the caller checked room and cookies. */
+void uvio_vq_split_add_bufs(struct uvio_vq *vq, const struct uvio_sg *sg,
+			    void *const *cookies, unsigned n, bool writable);
 bool uvio_vq_split_kick_prepare(struct uvio_vq *vq);
 int uvio_vq_split_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
 			   unsigned max);
@@ -188,6 +200,8 @@ int uvio_vq_packed_add(struct uvio_vq *vq, const struct uvio_sg *sg,
 		       unsigned n_out, unsigned n_in, void *cookie);
 int uvio_vq_packed_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
 			   bool writable, void *cookie);
+void uvio_vq_packed_add_bufs(struct uvio_vq *vq, const struct uvio_sg *sg,
+			     void *const *cookies, unsigned n, bool writable);
 bool uvio_vq_packed_kick_prepare(struct uvio_vq *vq);
 int uvio_vq_packed_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
 			    unsigned max);

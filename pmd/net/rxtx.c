@@ -10,13 +10,20 @@
 
 /* ---- rx ---- */
 
-/* Post one empty buffer: the device writes the header just before the
- * frame's place, so the frame lands at data_off. */
-static void rx_post(struct uvio_net *net, struct net_rxq *rxq, struct uvio_pkt *p)
+/* Post empty buffers in one call: the device writes the header just
+ * before each frame's place, so the frame lands at data_off. */
+static int rx_post(struct uvio_net *net, struct net_rxq *rxq,
+		   struct uvio_pkt **pkts, unsigned n)
 {
-	uint16_t off = (uint16_t)(p->data_off - net->hdr_len);
+	struct uvio_sg sg[NET_BURST];
 
-	uvio_vq_add_one(rxq->vq, p->buf_iova + off, (uint32_t)(p->buf_len - off), true, p);
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t off = (uint16_t)(pkts[i]->data_off - net->hdr_len);
+
+		sg[i] = (struct uvio_sg){ pkts[i]->buf_iova + off,
+					  (uint32_t)(pkts[i]->buf_len - off) };
+	}
+	return uvio_vq_add_bufs(rxq->vq, sg, (void *const *)pkts, n, true);
 }
 
 int uvio_net_rxq_fill(struct uvio_net *net, struct net_rxq *rxq, bool kick)
@@ -35,8 +42,10 @@ int uvio_net_rxq_fill(struct uvio_net *net, struct net_rxq *rxq, bool kick)
 				break;
 			}
 		}
-		for (unsigned i = 0; i < n; i++)
-			rx_post(net, rxq, pkts[i]);
+		if (rx_post(net, rxq, pkts, n)) {   /* broken meanwhile */
+			uvio_pkt_free_bulk(rxq->cache, pkts, n);
+			break;
+		}
 		room -= n;
 		posted += n;
 	}
@@ -248,26 +257,77 @@ static int tx_one(struct uvio_net *net, struct net_txq *txq, struct uvio_pkt *p)
 	return uvio_vq_add(txq->vq, sg, n, 0, p);
 }
 
+/* One-segment frames gathered for one uvio_vq_add_bufs() call. */
+struct tx_batch {
+	struct uvio_sg sg[NET_BURST];
+	void *frames[NET_BURST];
+	unsigned n;
+	uint64_t bytes;
+};
+
+/* The common frame: one segment with room for the header, which is
+ * written here. Everything else takes tx_one(). */
+static bool tx_batchable(const struct uvio_net *net, struct uvio_pkt *p)
+{
+	return !p->next && p->data_off >= net->hdr_len &&
+	       !tx_header(net, p, (void *)((char *)p + p->data_off - net->hdr_len));
+}
+
+static void tx_batch_add(struct tx_batch *b, const struct uvio_net *net,
+			 struct uvio_pkt *p)
+{
+	b->sg[b->n] = (struct uvio_sg){ p->buf_iova + p->data_off - net->hdr_len,
+					(uint32_t)p->data_len + net->hdr_len };
+	b->frames[b->n++] = p;
+	b->bytes += p->pkt_len;
+}
+
+/* Post the batch. On failure (the queue broke) its frames stay in it,
+ * still the caller's. */
+static int tx_flush(struct net_txq *txq, struct tx_batch *b, uint16_t *sent,
+		    uint64_t *bytes)
+{
+	if (!b->n)
+		return 0;
+	if (uvio_vq_add_bufs(txq->vq, b->sg, b->frames, b->n, false))
+		return -1;
+	*sent = (uint16_t)(*sent + b->n);
+	*bytes += b->bytes;
+	b->n = 0;
+	b->bytes = 0;
+	return 0;
+}
+
 uint16_t uvio_net_tx_burst(struct uvio_net *net, uint16_t q,
 			   struct uvio_pkt **pkts, uint16_t n)
 {
 	struct net_txq *txq = &net->txq[q];
+	struct tx_batch b = { .n = 0 };
 	uint64_t bytes = 0;
-	uint16_t i, sent = 0;
+	uint16_t i, sent = 0, taken;
+	unsigned room;
 
 	if (uvio_vq_num_free(txq->vq) < n || uvio_vq_in_flight(txq->vq) >= NET_BURST)
 		tx_cleanup(txq);
-	unsigned room = uvio_vq_num_free(txq->vq);
-
-	for (i = 0; i < n; i++) {
+	room = uvio_vq_num_free(txq->vq);
+	for (i = 0; i < n && room; i++) {   /* full: stop before the next header */
 		int rc;
 
-		if (!room)
-			break;  /* full: don't build a header we cannot post */
+		if (tx_batchable(net, pkts[i])) {
+			tx_batch_add(&b, net, pkts[i]);
+			room--;
+			if (b.n == NET_BURST && tx_flush(txq, &b, &sent, &bytes)) {
+				taken = (uint16_t)(i + 1 - b.n);
+				goto out;
+			}
+			continue;
+		}
+		if (tx_flush(txq, &b, &sent, &bytes)) {  /* keep the frames in order */
+			taken = (uint16_t)(i - b.n);
+			goto out;
+		}
 		rc = tx_one(net, txq, pkts[i]);
-		/* A one-segment frame takes one descriptor; ask again otherwise. */
-		room = rc || pkts[i]->next ? uvio_vq_num_free(txq->vq) : room - 1;
-
+		room = uvio_vq_num_free(txq->vq);
 		if (rc == -ENOSPC || rc == -EIO)
 			break;  /* ring full or broken: the rest stay the caller's */
 		if (rc) {
@@ -278,11 +338,13 @@ uint16_t uvio_net_tx_burst(struct uvio_net *net, uint16_t q,
 		bytes += pkts[i]->pkt_len;
 		sent++;
 	}
+	taken = tx_flush(txq, &b, &sent, &bytes) ? (uint16_t)(i - b.n) : i;
+out:
 	if (sent)
 		uvio_vq_kick(txq->vq);
 	txq->st->tx_packets += sent;
 	txq->st->tx_bytes += bytes;
-	return i;
+	return taken;
 }
 
 unsigned uvio_net_tx_pending(struct uvio_net *net, uint16_t q)

@@ -341,6 +341,73 @@ static void t_visible_after_kick(void **state)
 	fx_model_ok(f);
 }
 
+/* uvio_vq_add_bufs posts n one-segment buffers as n uvio_vq_add_one calls
+ * would, or none of them: ring too small, a NULL cookie, a broken queue.
+ * Laps of 3 + 3 + 2 on a ring of 8 move the batches across the wrap; the
+ * device answers out of order (with IN_ORDER, one used entry for all). */
+static void add_bufs_laps(struct fx *f, bool in_order)
+{
+	uint8_t mem[8][64];
+	struct uvio_sg sg[8];
+	void *cookies[8];
+	struct uvio_vq_used u[8];
+
+	fx_open(f, 8, in_order ? F_IN_ORDER : 0, 0);
+	for (unsigned i = 0; i < 8; i++) {
+		sg[i] = (struct uvio_sg){ (uintptr_t)mem[i], 16 + i };
+		cookies[i] = mem[i];
+	}
+	cookies[2] = NULL;
+	assert_int_equal(uvio_vq_add_bufs(f->vq, sg, cookies, 3, true), -EINVAL);
+	cookies[2] = mem[2];
+	assert_int_equal(uvio_vq_num_free(f->vq), 8);       /* none taken */
+	for (unsigned lap = 0; lap < 5; lap++) {
+		bool in = lap & 1;
+
+		assert_int_equal(uvio_vq_add_bufs(f->vq, sg, cookies, 3, in), 0);
+		assert_int_equal(uvio_vq_add_bufs(f->vq, sg + 3, cookies + 3, 3, in), 0);
+		assert_int_equal(uvio_vq_add_bufs(f->vq, sg + 6, cookies + 6, 3, in), -ENOSPC);
+		assert_int_equal(uvio_vq_num_free(f->vq), 2);
+		assert_int_equal(uvio_vq_add_bufs(f->vq, sg + 6, cookies + 6, 2, in), 0);
+		assert_int_equal(uvio_vq_in_flight(f->vq), 8);
+		uvio_vq_kick(f->vq);
+		dev_pop_n(f, 8);
+		for (unsigned i = 0; i < 8; i++) {
+			struct vdev_buf *b = vdev_model_pending_at(f->dev, i);
+
+			assert_int_equal(b->nseg, 1);
+			assert_ptr_equal(b->seg[0].ptr, mem[i]);
+			assert_int_equal(b->seg[0].len, 16 + i);
+			assert_int_equal(b->seg[0].writable, in);
+		}
+		if (in_order)   /* one used entry for all eight */
+			vdev_model_push_batch(f->dev, 8, in ? 16 + 7 : 0);
+		else
+			vdev_model_push_all(f->dev, VDEV_ORDER_REVERSE, 0);
+		drv_get_n(f, u, 8);
+		for (unsigned i = 0; i < 8; i++) {
+			unsigned k = in_order ? i : 7 - i;
+
+			assert_ptr_equal(u[i].cookie, mem[k]);
+			assert_int_equal(u[i].len, in ? 16 + k : 0);
+		}
+		assert_int_equal(uvio_vq_num_free(f->vq), 8);
+	}
+	fx_model_ok(f);
+	uvio_vq_set_broken(f->vq, "test");
+	assert_int_equal(uvio_vq_add_bufs(f->vq, sg, cookies, 1, true), -EIO);
+}
+
+static void t_add_bufs(void **state)
+{
+	add_bufs_laps(*state, false);
+}
+
+static void t_add_bufs_in_order(void **state)
+{
+	add_bufs_laps(*state, true);
+}
+
 /* uvio_vq_add_one is uvio_vq_add of one segment: same descriptors for the
  * device, same accounting, across several laps and both directions. */
 static void t_add_one(void **state)
@@ -585,6 +652,8 @@ int main(void)
 		VQ_BOTH(t_num_free_indirect),
 		VQ_BOTH(t_visible_after_kick),
 		VQ_BOTH(t_add_one),
+		VQ_BOTH(t_add_bufs),
+		VQ_BOTH(t_add_bufs_in_order),
 		VQ_BOTH(t_wrap_index),
 		VQ_PACKED(t_wrap_odd_sizes),
 		VQ_BOTH(t_detach_unused),

@@ -347,13 +347,13 @@ static void t_visible_after_kick(void **state)
  * device answers out of order (with IN_ORDER, one used entry for all). */
 static void add_bufs_laps(struct fx *f, bool in_order)
 {
-	uint8_t mem[8][64];
-	struct uvio_sg sg[8];
-	void *cookies[8];
+	uint8_t mem[9][64];     /* one more than the ring: the -ENOSPC try */
+	struct uvio_sg sg[9];
+	void *cookies[9];
 	struct uvio_vq_used u[8];
 
 	fx_open(f, 8, in_order ? F_IN_ORDER : 0, 0);
-	for (unsigned i = 0; i < 8; i++) {
+	for (unsigned i = 0; i < 9; i++) {
 		sg[i] = (struct uvio_sg){ (uintptr_t)mem[i], 16 + i };
 		cookies[i] = mem[i];
 	}

@@ -122,12 +122,11 @@ unsigned uvio_pkt_alloc_bulk(struct uvio_pktpool *pp, struct uvio_pkt_cache *c,
 	return n;
 }
 
-/* Objects bound for one pool, put in runs: the cache's pool through the
- * cache, any other (a frame forwarded from another port's pool, or a tx
- * pool the driver's queue cache is not for) in one locked put per run. */
+/* Frames of another pool than the cache's (forwarded from another port,
+ * or from a tx pool the driver's queue cache is not for) go back in runs
+ * of the same pool, one locked put per run. */
 struct put_run {
 	struct uvio_pktpool *pool;
-	struct uvio_pool_cache *cache;
 	unsigned n;
 	void *objs[64];
 };
@@ -135,7 +134,7 @@ struct put_run {
 static void run_flush(struct put_run *r)
 {
 	if (r->n)
-		uvio_pool_put_bulk(r->pool->pool, r->cache, r->objs, r->n);
+		uvio_pool_put_bulk(r->pool->pool, NULL, r->objs, r->n);
 	r->n = 0;
 }
 
@@ -149,15 +148,26 @@ static void run_add(struct put_run *r, struct uvio_pkt *seg)
 
 void uvio_pkt_free_bulk(struct uvio_pkt_cache *c, struct uvio_pkt **pkts, unsigned n)
 {
-	struct put_run mine = { .pool = c ? c->pool : NULL, .cache = c ? c->cache : NULL };
-	struct put_run others = { 0 };
+	struct uvio_pktpool *mine = c ? c->pool : NULL;
+	struct put_run others = { .n = 0 };
+	void *batch[64];
+	unsigned nb = 0;
 
 	for (unsigned i = 0; i < n; i++) {
 		for (struct uvio_pkt *seg = pkts[i], *next; seg; seg = next) {
 			next = seg->next;
-			run_add(c && seg->pool == c->pool ? &mine : &others, seg);
+			if (seg->pool != mine) {
+				run_add(&others, seg);
+				continue;
+			}
+			batch[nb++] = seg;
+			if (nb == 64) {
+				uvio_pool_put_bulk(mine->pool, c->cache, batch, nb);
+				nb = 0;
+			}
 		}
 	}
-	run_flush(&mine);
+	if (nb)
+		uvio_pool_put_bulk(mine->pool, c->cache, batch, nb);
 	run_flush(&others);
 }

@@ -17,13 +17,13 @@
  *
  * Allocator bookkeeping lives outside DMA memory, so a device scribbling
  * over a buffer cannot corrupt it.
+ *
+ * Getting memory for a segment (the backing file, mapping, NUMA placement)
+ * and reading its physical addresses is dma_backing.c's part. What that
+ * part learns is kept in dma.src, so this file's lock covers it too.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <linux/magic.h>
-#include <numa.h>
-#include <numaif.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -31,26 +31,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <uvio/dma.h>
 
+#include "dma_backing.h"
 #include "dma_internal.h"
 
 #define SEG_MAX 256
 #define LISTENER_MAX 16
 #define DEFAULT_SEGMENT_SIZE ((size_t)32 << 20)
-#define ALIGN_MAX ((size_t)2 << 20)
 /* Blocks are whole cache lines: two devices' buffers never share one. */
 #define ALIGN_MIN ((size_t)64)
-#define NODE_MASK_WORDS 16
-#define PAGEMAP_PFN_MASK ((UINT64_C(1) << 55) - 1)
-#define PAGEMAP_PRESENT (UINT64_C(1) << 63)
-
-#define HUGEPAGE_HINT "reserve some with 'uvio-devbind --hugepages 256' " \
-	"or 'echo 256 > /proc/sys/vm/nr_hugepages'"
 
 /* A run of a segment, free or in use; the list covers the segment in
  * address order. */
@@ -77,14 +69,11 @@ static struct {
 	pthread_mutex_t lock;
 	atomic_uint nsegs;
 	atomic_int mode;
-	enum uvio_dma_backing backing;
-	char hugetlbfs_dir[PATH_MAX];
+	struct uvio_dma_source src;
 	size_t segment_size;
-	size_t page_size;       /* 0 until the backing is looked at */
 	/* uvio_dma_contig_size(), SIZE_MAX until known; atomic because
 	 * listeners ask for it while the lock is held. */
 	atomic_size_t contig;
-	int numa;               /* -1 unknown, 0 no NUMA, 1 NUMA */
 	bool warned_4k;
 	unsigned nlisteners;
 	struct uvio_dma_listener listeners[LISTENER_MAX];
@@ -92,7 +81,7 @@ static struct {
 } dma = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.segment_size = DEFAULT_SEGMENT_SIZE,
-	.numa = -1,
+	.src.numa = -1,
 	.contig = SIZE_MAX,
 };
 
@@ -109,330 +98,6 @@ static bool is_pow2(size_t x)
 static unsigned log2_of(size_t x)
 {
 	return (unsigned)__builtin_ctzl(x);
-}
-
-/* A value from /proc/meminfo ("HugePages_Free:"), or -1. */
-static long meminfo_value(const char *key)
-{
-	char line[128];
-	size_t klen = strlen(key);
-	long val = -1;
-	FILE *f = fopen("/proc/meminfo", "re");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, klen)) {
-			val = strtol(line + klen, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
-}
-
-static int no_hugepages(size_t len, struct uvio_err *err)
-{
-	long free_pages = meminfo_value("HugePages_Free:");
-
-	return uvio_err_set(err, -ENOMEM,
-		"%s free hugepages for %zu MiB of DMA memory "
-		"(HugePages_Free=%ld): " HUGEPAGE_HINT,
-		free_pages > 0 ? "not enough" : "no", len >> 20, free_pages);
-}
-
-/* ---- backing ---------------------------------------------------------- */
-
-static int dir_page_size(struct uvio_err *err)
-{
-	struct statfs st;
-
-	if (statfs(dma.hugetlbfs_dir, &st) < 0)
-		return uvio_err_set(err, -errno,
-			"hugetlbfs_dir %s: %s: mount one with "
-			"'mount -t hugetlbfs none DIR'",
-			dma.hugetlbfs_dir, strerror(errno));
-	if (st.f_type != HUGETLBFS_MAGIC)
-		return uvio_err_set(err, -EINVAL,
-			"hugetlbfs_dir %s is not a hugetlbfs mount: mount one "
-			"with 'mount -t hugetlbfs none DIR'",
-			dma.hugetlbfs_dir);
-	dma.page_size = (size_t)st.f_bsize;
-	return 0;
-}
-
-/* Learn the page size of the backing; under the lock. */
-static int find_page_size(struct uvio_err *err)
-{
-	long kb;
-
-	if (dma.backing == UVIO_DMA_4K_PINNED) {
-		dma.page_size = (size_t)sysconf(_SC_PAGESIZE);
-		return 0;
-	}
-	if (dma.hugetlbfs_dir[0])
-		return dir_page_size(err);
-	/* MFD_HUGETLB without a size flag uses the default hugepage size. */
-	kb = meminfo_value("Hugepagesize:");
-	if (kb <= 0 || !is_pow2((size_t)kb))
-		return uvio_err_set(err, -ENOTSUP,
-			"this kernel has no hugepages (no Hugepagesize in "
-			"/proc/meminfo): enable CONFIG_HUGETLBFS, or use "
-			"UVIO_DMA_4K_PINNED with VFIO");
-	dma.page_size = (size_t)kb << 10;
-	return 0;
-}
-
-/* Once per backing; under the lock. */
-static int backing_page_size(struct uvio_err *err)
-{
-	int rc;
-
-	if (dma.page_size)
-		return 0;
-	rc = find_page_size(err);
-	if (rc == 0)
-		atomic_store(&dma.contig, dma.backing == UVIO_DMA_4K_PINNED
-					  ? 0 : dma.page_size);
-	return rc;
-}
-
-static int open_hugetlbfs_file(struct uvio_err *err)
-{
-	char path[PATH_MAX + 32];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/uvio-dma-XXXXXX",
-		 dma.hugetlbfs_dir);
-	fd = mkostemp(path, O_CLOEXEC);
-	if (fd < 0)
-		return uvio_err_set(err, -errno,
-			"cannot create a file in hugetlbfs_dir %s: %s: check "
-			"the mount and its permissions",
-			dma.hugetlbfs_dir, strerror(errno));
-	/* The fd keeps the memory; the name would only leak it. */
-	unlink(path);
-	return fd;
-}
-
-/* A new, empty file to back segment number `idx`. */
-static int open_backing(unsigned idx, struct uvio_err *err)
-{
-	char name[32];
-	unsigned flags = MFD_CLOEXEC;
-	int fd;
-
-	if (dma.backing == UVIO_DMA_HUGEPAGES && dma.hugetlbfs_dir[0])
-		return open_hugetlbfs_file(err);
-	if (dma.backing == UVIO_DMA_HUGEPAGES)
-		flags |= MFD_HUGETLB;
-	snprintf(name, sizeof(name), "uvio-dma-%u", idx);
-	fd = memfd_create(name, flags);
-	if (fd >= 0)
-		return fd;
-	if (errno == EINVAL && (flags & MFD_HUGETLB))
-		return uvio_err_set(err, -ENOTSUP,
-			"memfd_create(MFD_HUGETLB) failed: this kernel has no "
-			"hugetlbfs; enable it or use UVIO_DMA_4K_PINNED");
-	return uvio_err_set(err, -errno, "memfd_create: %s",
-			    strerror(errno));
-}
-
-/* ---- mapping ---------------------------------------------------------- */
-
-/* mbind before the first touch, since the policy only steers page faults.
- * PREFERRED rather than BIND: a node short of hugepages then falls back
- * to another node instead of failing the fault with SIGBUS. */
-static void bind_node(void *va, size_t len, int node)
-{
-	unsigned long mask[NODE_MASK_WORDS] = {0};
-	const unsigned bits = sizeof(unsigned long) * CHAR_BIT;
-
-	if (node < 0 || (unsigned)node >= NODE_MASK_WORDS * bits)
-		return;
-	mask[node / bits] |= 1UL << (node % bits);
-	/* No NUMA policy is fine: the memory is just placed anywhere. */
-	(void)mbind(va, len, MPOL_PREFERRED, mask, NODE_MASK_WORDS * bits + 1,
-		    0);
-}
-
-/* Fault every page in now, so a shortage shows here as an error and not
- * later as SIGBUS in the middle of I/O. */
-static int populate(void *va, size_t len, size_t page)
-{
-	volatile char *p = va;
-
-	if (madvise(va, len, MADV_POPULATE_WRITE) == 0)
-		return 0;
-	if (errno != EINVAL)
-		return -errno;
-	/* Kernel before 5.14; mmap already reserved hugepages, so touching
-	 * cannot SIGBUS. */
-	for (size_t off = 0; off < len; off += page)
-		p[off] = 0;
-	return 0;
-}
-
-/* Map `len` bytes of `fd` at an address aligned to `va_align`, so every
- * alignment up to 2 MiB (or the page size) exists at offset 0. */
-static void *map_aligned(int fd, size_t len, size_t va_align)
-{
-	size_t span = len + va_align;
-	char *res, *va;
-
-	res = mmap(NULL, span, PROT_NONE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (res == MAP_FAILED)
-		return NULL;
-	va = (char *)align_up((uintptr_t)res, va_align);
-	if (mmap(va, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
-		 0) == MAP_FAILED) {
-		int e = errno;
-
-		munmap(res, span);
-		errno = e;
-		return NULL;
-	}
-	if (va > res)
-		munmap(res, (size_t)(va - res));
-	if (va + len < res + span)
-		munmap(va + len, (size_t)(res + span - (va + len)));
-	return va;
-}
-
-static int map_error(size_t len, int e, struct uvio_err *err)
-{
-	if (dma.backing == UVIO_DMA_HUGEPAGES &&
-	    (e == ENOMEM || e == EINVAL || e == EFAULT))
-		return no_hugepages(len, err);
-	return uvio_err_set(err, -e,
-		"cannot map %zu MiB of DMA memory: %s: free some memory or "
-		"use a smaller segment_size", len >> 20, strerror(e));
-}
-
-/* Map, place and fault in a segment's memory. */
-static int map_segment(int fd, size_t len, int node, void **out,
-		       struct uvio_err *err)
-{
-	size_t va_align = dma.page_size > ALIGN_MAX ? dma.page_size : ALIGN_MAX;
-	void *va = map_aligned(fd, len, va_align);
-	int rc;
-
-	/* hugetlbfs reserves the pages at mmap: ENOMEM = not enough free. */
-	if (!va)
-		return map_error(len, errno, err);
-	if (node >= 0)
-		bind_node(va, len, node);
-	rc = populate(va, len, dma.page_size);
-	if (rc < 0) {
-		munmap(va, len);
-		return map_error(len, -rc, err);
-	}
-	/* VFIO MAP_DMA pins anyway; mlock only keeps 4K pages from swap
-	 * before a device exists, so a low RLIMIT_MEMLOCK is no error. */
-	if (dma.backing == UVIO_DMA_4K_PINNED)
-		(void)mlock(va, len);
-	*out = va;
-	return 0;
-}
-
-/* ---- NUMA ------------------------------------------------------------- */
-
-/* The node to bind to: -1 when any, or when the node does not exist. */
-static int usable_node(int node)
-{
-	if (dma.numa < 0)
-		dma.numa = numa_available() >= 0;
-	if (!dma.numa || node < 0 || node > numa_max_node())
-		return -1;
-	if (!numa_bitmask_isbitset(numa_all_nodes_ptr, (unsigned)node))
-		return -1;
-	return node;
-}
-
-/* ---- physical addresses ----------------------------------------------- */
-
-static int pagemap_error(struct uvio_err *err)
-{
-	return uvio_err_set(err, -EPERM,
-		"cannot read physical addresses from /proc/self/pagemap "
-		"(need root / CAP_SYS_ADMIN)");
-}
-
-static int read_pa(int fd, uintptr_t va, uint64_t *pa, struct uvio_err *err)
-{
-	const size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	uint64_t e;
-
-	if (pread(fd, &e, sizeof(e), (off_t)(va / pg * sizeof(e))) !=
-	    (ssize_t)sizeof(e))
-		return pagemap_error(err);
-	if (!(e & PAGEMAP_PRESENT))
-		return uvio_err_set(err, -EFAULT,
-			"DMA page at %p is not in memory: report a bug",
-			(void *)va);
-	/* Without CAP_SYS_ADMIN the kernel reports PFN 0. */
-	if (!(e & PAGEMAP_PFN_MASK))
-		return pagemap_error(err);
-	*pa = (e & PAGEMAP_PFN_MASK) * pg + va % pg;
-	return 0;
-}
-
-static int open_pagemap(struct uvio_err *err)
-{
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return pagemap_error(err);
-	return fd;
-}
-
-/* Check that PAs are readable before any device depends on them. */
-static int probe_pagemap(struct uvio_err *err)
-{
-	/* A stack byte we just wrote is surely present (a read-only static may
-	 * not have been faulted in yet, and pagemap then says "not present"). */
-	volatile char probe = 1;
-	uint64_t pa;
-	int fd = open_pagemap(err);
-	int rc;
-
-	if (fd < 0)
-		return fd;
-	probe = 2;
-	rc = read_pa(fd, (uintptr_t)&probe, &pa, err);
-	close(fd);
-	return rc;
-}
-
-/* Record the PA of every page of `s` (hugepages are physically contiguous
- * inside, so one entry per page is enough). Under the lock. */
-static int seg_compute_pa(struct uvio_dma_segment *s, struct uvio_err *err)
-{
-	size_t npages = (s->end - s->start) >> s->page_shift;
-	uint64_t *pa;
-	int fd, rc = 0;
-
-	if (atomic_load_explicit(&s->page_pa, memory_order_relaxed))
-		return 0;
-	pa = calloc(npages, sizeof(*pa));
-	if (!pa)
-		return uvio_err_set(err, -ENOMEM, "out of memory");
-	fd = open_pagemap(err);
-	if (fd < 0) {
-		free(pa);
-		return fd;
-	}
-	for (size_t i = 0; i < npages && !rc; i++)
-		rc = read_pa(fd, s->start + (i << s->page_shift), &pa[i], err);
-	close(fd);
-	if (rc) {
-		free(pa);
-		return rc;
-	}
-	s->pub.iova = pa[0];
-	atomic_store_explicit(&s->page_pa, pa, memory_order_release);
-	return 0;
 }
 
 /* ---- lock-free translation -------------------------------------------- */
@@ -573,6 +238,43 @@ int uvio_dma_foreach_seg(int (*fn)(void *ctx, const struct uvio_dma_seg *seg),
 
 /* ---- segments --------------------------------------------------------- */
 
+/* Once per backing; under the lock. */
+static int backing_page_size(struct uvio_err *err)
+{
+	int rc;
+
+	if (dma.src.page_size)
+		return 0;
+	rc = uvio_dma_find_page_size(&dma.src, err);
+	if (rc == 0)
+		atomic_store(&dma.contig, dma.src.backing == UVIO_DMA_4K_PINNED
+					  ? 0 : dma.src.page_size);
+	return rc;
+}
+
+/* Record the PA of every page of `s` (hugepages are physically contiguous
+ * inside, so one entry per page is enough). Under the lock. */
+static int seg_compute_pa(struct uvio_dma_segment *s, struct uvio_err *err)
+{
+	size_t npages = (s->end - s->start) >> s->page_shift;
+	uint64_t *pa;
+	int rc;
+
+	if (atomic_load_explicit(&s->page_pa, memory_order_relaxed))
+		return 0;
+	pa = calloc(npages, sizeof(*pa));
+	if (!pa)
+		return uvio_err_set(err, -ENOMEM, "out of memory");
+	rc = uvio_dma_read_page_pa(s->start, npages, s->page_shift, pa, err);
+	if (rc) {
+		free(pa);
+		return rc;
+	}
+	s->pub.iova = pa[0];
+	atomic_store_explicit(&s->page_pa, pa, memory_order_release);
+	return 0;
+}
+
 static void seg_release(struct uvio_dma_segment *s)
 {
 	uint64_t *pa = atomic_load_explicit(&s->page_pa,
@@ -590,7 +292,7 @@ static void seg_release(struct uvio_dma_segment *s)
 static int seg_fill(struct uvio_dma_segment *s, unsigned idx, size_t len,
 		    int node, struct uvio_err *err)
 {
-	int fd = open_backing(idx, err);
+	int fd = uvio_dma_backing_open(&dma.src, idx, err);
 	void *va = NULL;
 	int rc;
 
@@ -601,14 +303,14 @@ static int seg_fill(struct uvio_dma_segment *s, unsigned idx, size_t len,
 			"cannot size DMA memory file to %zu MiB: %s",
 			len >> 20, strerror(errno));
 	else
-		rc = map_segment(fd, len, node, &va, err);
+		rc = uvio_dma_map_segment(&dma.src, fd, len, node, &va, err);
 	if (rc < 0) {
 		close(fd);
 		return rc;
 	}
 	s->start = (uintptr_t)va;
 	s->end = s->start + len;
-	s->page_shift = log2_of(dma.page_size);
+	s->page_shift = log2_of(dma.src.page_size);
 	atomic_store_explicit(&s->page_pa, NULL, memory_order_relaxed);
 	s->pub = (struct uvio_dma_seg){ .va = va, .iova = (uintptr_t)va,
 					.len = len, .fd = fd };
@@ -629,7 +331,7 @@ static struct uvio_dma_segment *seg_create(size_t min_len, int node,
 					   struct uvio_err *err)
 {
 	unsigned n = atomic_load_explicit(&dma.nsegs, memory_order_relaxed);
-	size_t len = align_up(dma.segment_size, dma.page_size);
+	size_t len = align_up(dma.segment_size, dma.src.page_size);
 	struct uvio_dma_segment *s = &dma.segs[n];
 
 	if (n == SEG_MAX) {
@@ -639,7 +341,7 @@ static struct uvio_dma_segment *seg_create(size_t min_len, int node,
 		return NULL;
 	}
 	if (min_len > len)
-		len = align_up(min_len, dma.page_size);
+		len = align_up(min_len, dma.src.page_size);
 	if (seg_fill(s, n, len, node, err) < 0)
 		return NULL;
 	if (atomic_load_explicit(&dma.mode, memory_order_relaxed) ==
@@ -778,7 +480,7 @@ static void seg_free(struct uvio_dma_segment *s, uintptr_t p)
 /* See uvio_dma_contig_size(). Under the lock, page size known. */
 static size_t contig_unit(void)
 {
-	return dma.backing == UVIO_DMA_4K_PINNED ? 0 : dma.page_size;
+	return dma.src.backing == UVIO_DMA_4K_PINNED ? 0 : dma.src.page_size;
 }
 
 /* Try existing segments on `node` (-1: any). */
@@ -815,13 +517,13 @@ static void *alloc_locked(size_t len, size_t align, int node,
 
 	if (rc < 0)
 		return NULL;
-	if (align > ALIGN_MAX && align > dma.page_size) {
+	if (align > UVIO_DMA_ALIGN_MAX && align > dma.src.page_size) {
 		uvio_err_set(err, -EINVAL,
 			"DMA alignment %zu is above the page size %zu",
-			align, dma.page_size);
+			align, dma.src.page_size);
 		return NULL;
 	}
-	node = usable_node(node);
+	node = uvio_dma_usable_node(&dma.src, node);
 	p = alloc_existing(len, align, node, spare, seg);
 	if (p)
 		return p;
@@ -875,7 +577,7 @@ void *uvio_dma_alloc(size_t len, size_t align, int numa_node, uint64_t *iova,
 {
 	void *p;
 
-	if (align > ALIGN_MAX) {
+	if (align > UVIO_DMA_ALIGN_MAX) {
 		uvio_err_set(err, -EINVAL,
 			"DMA alignment %zu is above the 2 MiB maximum", align);
 		return NULL;
@@ -957,12 +659,12 @@ int uvio_dma_init(const struct uvio_dma_opts *opts, struct uvio_err *err)
 			"IOVA mode is PA (no IOMMU / UIO), which needs "
 			"hugepages: drop UVIO_DMA_4K_PINNED");
 	if (!rc) {
-		dma.backing = opts->backing;
-		snprintf(dma.hugetlbfs_dir, sizeof(dma.hugetlbfs_dir), "%s",
-			 opts->hugetlbfs_dir ? opts->hugetlbfs_dir : "");
+		dma.src.backing = opts->backing;
+		snprintf(dma.src.hugetlbfs_dir, sizeof(dma.src.hugetlbfs_dir),
+			 "%s", opts->hugetlbfs_dir ? opts->hugetlbfs_dir : "");
 		dma.segment_size = opts->segment_size ? opts->segment_size
 						      : DEFAULT_SEGMENT_SIZE;
-		dma.page_size = 0;
+		dma.src.page_size = 0;
 		atomic_store(&dma.contig, SIZE_MAX);
 	}
 	pthread_mutex_unlock(&dma.lock);
@@ -981,13 +683,13 @@ static int start_pa(struct uvio_err *err)
 	unsigned n = atomic_load_explicit(&dma.nsegs, memory_order_relaxed);
 	int rc;
 
-	if (dma.backing == UVIO_DMA_4K_PINNED)
+	if (dma.src.backing == UVIO_DMA_4K_PINNED)
 		return uvio_err_set(err, -EINVAL,
 			"IOVA mode PA (no IOMMU / UIO) needs hugepages, since "
 			"4K pages are not physically contiguous: drop "
 			"UVIO_DMA_4K_PINNED or bind the device to vfio-pci "
 			"with an IOMMU");
-	rc = probe_pagemap(err);
+	rc = uvio_dma_probe_pagemap(err);
 	for (unsigned i = 0; i < n && !rc; i++)
 		rc = seg_compute_pa(&dma.segs[i], err);
 	return rc;
@@ -1008,7 +710,7 @@ static int set_mode_locked(enum uvio_iova_mode mode, struct uvio_err *err)
 	rc = mode == UVIO_IOVA_PA ? start_pa(err) : 0;
 	if (rc)
 		return rc;
-	if (dma.backing == UVIO_DMA_4K_PINNED && !dma.warned_4k) {
+	if (dma.src.backing == UVIO_DMA_4K_PINNED && !dma.warned_4k) {
 		dma.warned_4k = true;
 		fprintf(stderr, "uvio: DMA memory is 4K pinned pages: fine for "
 			"tests, slower for a real device (IOTLB misses); "

@@ -41,6 +41,9 @@ void pf_usage(FILE *f)
 "  --offload LIST        csum,tso,rxcsum,lro,rss\n"
 "  --no-packed           do not negotiate packed rings (split only)\n"
 "  --no-mrg              do not negotiate mergeable rx buffers\n"
+"  --vlan VID            add VLAN VID (1..4095) to every port's VLAN filter\n"
+"                        (repeatable, up to %d; needs VIRTIO_NET_F_CTRL_VLAN;\n"
+"                        QEMU filters only with --promisc off)\n"
 "  --reconnect S         vhost-user: when a back-end goes away, wait up to S\n"
 "                        seconds for it, reconnect and go on (pci: no effect)\n"
 "  --src-mac M --dst-mac M --src-ip A --dst-ip A --src-port P --dst-port P\n"
@@ -53,7 +56,8 @@ void pf_usage(FILE *f)
 "N); lost = of those, in flight when a back-end went away; drops = frames\n"
 "given up before the driver took them.\n"
 "Exit: 0 ok, 1 runtime error or failed check, 2 usage error.\n",
-		PF_MAX_PORTS, PF_MAX_BURST, PF_MIN_FRAME, PF_MAX_FRAME);
+		PF_MAX_PORTS, PF_MAX_BURST, PF_MIN_FRAME, PF_MAX_FRAME,
+		PF_MAX_VLANS);
 }
 
 const char *pf_mode_name(enum pf_mode m)
@@ -199,7 +203,7 @@ enum {
 	O_MODE = 256, O_QUEUES, O_BURST, O_PKT_SIZE, O_MTU_FRAMES, O_COUNT,
 	O_DURATION, O_RATE, O_STATS, O_JSON, O_PCAP, O_PCAP_COUNT, O_PROMISC,
 	O_OFFLOAD, O_SRC_MAC, O_DST_MAC, O_SRC_IP, O_DST_IP, O_SRC_PORT,
-	O_DST_PORT, O_FLOWS, O_NO_PACKED, O_NO_MRG, O_RECONNECT,
+	O_DST_PORT, O_FLOWS, O_NO_PACKED, O_NO_MRG, O_RECONNECT, O_VLAN,
 };
 
 static const struct option long_opts[] = {
@@ -229,6 +233,7 @@ static const struct option long_opts[] = {
 	{ "dst-port", required_argument, NULL, O_DST_PORT },
 	{ "flows", required_argument, NULL, O_FLOWS },
 	{ "reconnect", required_argument, NULL, O_RECONNECT },
+	{ "vlan", required_argument, NULL, O_VLAN },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -254,6 +259,28 @@ static int num_opt(int c, const char *arg, uint64_t lo, uint64_t hi,
 			    opt_name(c), arg, (unsigned long long)lo,
 			    (unsigned long long)hi);
 	*out = v;
+	return 0;
+}
+
+/* 802.1Q: VID 0 means "no VLAN" (priority tag only), so it is no filter
+ * entry; 4095 is reserved but the device's table has it, so it is allowed. */
+static int vlan_opt(struct pf_opts *o, const char *arg, char *err,
+		    size_t errlen)
+{
+	bool digits = *arg >= '0' && *arg <= '9'; /* strtoul takes "-1", " 1" */
+	char *end = NULL;
+	unsigned long vid = digits ? strtoul(arg, &end, 10) : 0;
+
+	if (!digits || *end || vid < 1 || vid > 4095)
+		return bad(err, errlen, "--vlan %s: expected a VLAN ID in "
+			    "1..4095", arg);
+	for (unsigned i = 0; i < o->nvlans; i++)
+		if (o->vlans[i] == vid)
+			return 0;       /* once is enough for the device */
+	if (o->nvlans == PF_MAX_VLANS)
+		return bad(err, errlen, "too many --vlan (at most %d)",
+			    PF_MAX_VLANS);
+	o->vlans[o->nvlans++] = (uint16_t)vid;
 	return 0;
 }
 
@@ -351,6 +378,8 @@ static int one_opt(struct pf_opts *o, int c, const char *arg, bool *have_mode,
 			return bad(err, errlen, "--reconnect: '%s' is not a number "
 				    "of seconds in (0, %.0f]", arg, PF_RECONNECT_MAX);
 		return 0;
+	case O_VLAN:
+		return vlan_opt(o, arg, err, errlen);
 	case O_JSON:
 		o->json = true;
 		return 0;

@@ -42,6 +42,7 @@
 #define PF_MIN_FRAME   60      /* Ethernet minimum without FCS */
 #define PF_MAX_FRAME   9014    /* 9000-byte MTU + Ethernet header */
 #define PF_ERR_MAX     256
+#define PF_MAX_VLANS   64      /* --vlan: one control command each, per port */
 
 /* ---- options.c ---- */
 
@@ -72,6 +73,8 @@ struct pf_opts {
 	unsigned flows;
 	double reconnect;           /* seconds to wait for a vhost-user
 				     * back-end that went away; 0 = give up */
+	uint16_t vlans[PF_MAX_VLANS]; /* --vlan: added to every port's filter */
+	unsigned nvlans;
 };
 
 #define PF_RECONNECT_MAX 86400.0

@@ -61,6 +61,32 @@ static int port_promisc(struct pf_port *p, bool on)
 	return 0;
 }
 
+/* --vlan: every VID into the device's filter (spec 5.1.6.5.3). */
+static int port_vlans(struct pf_port *p, const struct pf_opts *o)
+{
+	for (unsigned i = 0; i < o->nvlans; i++) {
+		int rc = uvio_net_vlan_add(p->net, o->vlans[i]);
+
+		if (rc == -ENOTSUP) {
+			fprintf(stderr, "pktfwd: %s: --vlan: the device has no "
+				"VLAN filter (no control queue or CTRL_VLAN); "
+				"run without --vlan\n", p->name);
+			return -1;
+		}
+		if (rc) {
+			fprintf(stderr, "pktfwd: %s: --vlan %u: device %s (%s)\n",
+				p->name, o->vlans[i], rc == -EIO ? "refused it" :
+				"did not ack", strerror(-rc));
+			return -1;
+		}
+	}
+	if (o->nvlans)
+		fprintf(stderr, "pktfwd: %s: VLAN filter: %u VID%s added "
+			"(device acked)\n", p->name, o->nvlans,
+			o->nvlans == 1 ? "" : "s");
+	return 0;
+}
+
 /* The device is already open (p->dev); this makes it a virtio-net port. */
 static int port_open(struct pf_ctx *ctx, struct pf_port *p)
 {
@@ -110,7 +136,7 @@ static int port_open(struct pf_ctx *ctx, struct pf_port *p)
 		off_names(in->offloads, got, sizeof(got)));
 	if (o->promisc >= 0 && port_promisc(p, o->promisc == 1))
 		return -1;
-	return 0;
+	return port_vlans(p, o);
 }
 
 /* txonly: the frame size (per --mtu-frames, the smallest MTU decides) and

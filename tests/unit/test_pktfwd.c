@@ -180,6 +180,58 @@ static void test_options_reconnect(void **state)
 	assert_true(o.reconnect == 0.25);
 }
 
+static void test_options_vlan(void **state)
+{
+	struct pf_opts o;
+	char err[PF_ERR_MAX];
+	char *argv[4 + 2 * (PF_MAX_VLANS + 1) + 1] = {
+		(char *)"pktfwd", (char *)"-p", (char *)"pci:1:0.0",
+		(char *)"--mode=rxonly",
+	};
+	char vids[PF_MAX_VLANS + 1][8];
+	int argc = 4;
+
+	(void)state;
+	assert_int_equal(parse(&o, err, "--mode", "rxonly", "-p", "pci:1:0.0", NULL), 0);
+	assert_int_equal(o.nvlans, 0);
+	/* Repeatable, both ends of the range, a repeat kept once. */
+	assert_int_equal(parse(&o, err, "--mode", "rxonly", "-p", "pci:1:0.0",
+			       "--vlan", "100", "--vlan=4095", "--vlan", "1",
+			       "--vlan", "100", NULL), 0);
+	assert_int_equal(o.nvlans, 3);
+	assert_int_equal(o.vlans[0], 100);
+	assert_int_equal(o.vlans[1], 4095);
+	assert_int_equal(o.vlans[2], 1);
+	/* Parsing again starts with an empty list. */
+	assert_int_equal(parse(&o, err, "--mode", "io", "-p", "pci:1:0.0", NULL), 0);
+	assert_int_equal(o.nvlans, 0);
+
+	USAGE_ERR("--vlan 0: expected a VLAN ID in 1..4095", "-p", "pci:1:0.0",
+		  "--mode", "rxonly", "--vlan", "0");
+	USAGE_ERR("--vlan 4096: expected a VLAN ID in 1..4095", "-p", "pci:1:0.0",
+		  "--mode", "rxonly", "--vlan", "4096");
+	USAGE_ERR("--vlan", "-p", "pci:1:0.0", "--mode", "rxonly", "--vlan", "-1");
+	USAGE_ERR("--vlan", "-p", "pci:1:0.0", "--mode", "rxonly", "--vlan", " 1");
+	USAGE_ERR("--vlan", "-p", "pci:1:0.0", "--mode", "rxonly", "--vlan", "1k");
+	USAGE_ERR("--vlan", "-p", "pci:1:0.0", "--mode", "rxonly", "--vlan", "10x");
+	USAGE_ERR("--vlan", "-p", "pci:1:0.0", "--mode", "rxonly", "--vlan", "");
+	USAGE_ERR("--vlan", "-p", "pci:1:0.0", "--mode", "rxonly", "--vlan",
+		  "99999999999999999999");
+	USAGE_ERR("needs a value", "-p", "pci:1:0.0", "--mode", "rxonly", "--vlan");
+
+	/* PF_MAX_VLANS distinct VIDs fit; one more is refused. */
+	for (int i = 0; i <= PF_MAX_VLANS; i++) {
+		snprintf(vids[i], sizeof(vids[i]), "%d", 10 + i);
+		argv[argc++] = (char *)"--vlan";
+		argv[argc++] = vids[i];
+	}
+	assert_int_equal(pf_parse_options(argc - 2, argv, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.nvlans, PF_MAX_VLANS);
+	assert_int_equal(o.vlans[PF_MAX_VLANS - 1], 10 + PF_MAX_VLANS - 1);
+	assert_int_equal(pf_parse_options(argc, argv, &o, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "too many --vlan"));
+}
+
 static void test_parse_addresses(void **state)
 {
 	uint8_t mac[6];
@@ -802,6 +854,7 @@ int main(void)
 		cmocka_unit_test(test_options_defaults),
 		cmocka_unit_test(test_options_errors),
 		cmocka_unit_test(test_options_reconnect),
+		cmocka_unit_test(test_options_vlan),
 		cmocka_unit_test(test_parse_addresses),
 		cmocka_unit_test(test_crc32c),
 		cmocka_unit_test(test_frame_build),

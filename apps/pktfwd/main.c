@@ -159,6 +159,15 @@ static void check_devices(void)
 	}
 }
 
+/* Link changes, reported as they are seen: a config read per port, so here
+ * with the device checks, never on the polling threads. */
+static void watch_links(void)
+{
+	for (unsigned p = 0; p < ctx.nports; p++)
+		if (pf_port_link_changed(&ctx.port[p]))
+			pf_link_line(&ctx, p);
+}
+
 /* Until a signal, --duration, --count, a failure or a removal says stop. */
 static void watch(void)
 {
@@ -178,6 +187,7 @@ static void watch(void)
 			check_devices();
 			if (removed || gave_up[0])
 				break;
+			watch_links();
 			now = pf_now_ns();  /* a reconnect takes a while */
 		}
 

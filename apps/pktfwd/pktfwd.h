@@ -273,6 +273,10 @@ struct pf_port {
 	bool vhost_user;
 	atomic_bool resetting;      /* being reconnected: threads count lost tx */
 	unsigned reconnects;
+	/* The link as the main thread last read it (every 100 ms): a config
+	 * read, kept off the polling threads. */
+	bool link_known, link_up;
+	uint32_t link_mbps;         /* UINT32_MAX unknown */
 };
 
 /* The back-end of a vhost-user port went away (and --reconnect waits for
@@ -325,6 +329,8 @@ uint64_t pf_now_ns(void);
 
 int pf_ports_open(struct pf_ctx *ctx);
 void pf_ports_close(struct pf_ctx *ctx);
+/* Read port p's link again (main thread); true when up/down changed. */
+bool pf_port_link_changed(struct pf_port *p);
 
 int pf_threads_start(struct pf_ctx *ctx);
 /* Inside the threads (engine.c, txonly.c). */
@@ -371,6 +377,11 @@ struct pf_stats_snap {
 void pf_stats_snap(const struct pf_ctx *ctx, struct pf_stats_snap *s);
 void pf_stats_line(const struct pf_ctx *ctx, const struct pf_stats_snap *a,
 		   const struct pf_stats_snap *b);
+/* "link up 10000 Mbps", "link up", "link down" or "link unknown". */
+const char *pf_link_text(const struct pf_port *p, char *buf, size_t len);
+const char *pf_link_word(const struct pf_port *p);
+/* Port p's link went up or down: a line on stderr among the stats lines. */
+void pf_link_line(const struct pf_ctx *ctx, unsigned p);
 /* Print the summary; returns the exit status it implies (0 or 1). */
 int pf_summary(struct pf_ctx *ctx, FILE *out);
 

@@ -61,6 +61,19 @@ static int port_promisc(struct pf_port *p, bool on)
 	return 0;
 }
 
+bool pf_port_link_changed(struct pf_port *p)
+{
+	struct uvio_net_link l;
+	bool was_up = p->link_up, was_known = p->link_known;
+
+	if (uvio_net_get_link(p->net, &l))
+		return false;   /* keep what we knew; the device check says why */
+	p->link_known = true;
+	p->link_up = l.up;
+	p->link_mbps = l.speed_mbps;
+	return was_known && was_up != l.up;
+}
+
 /* --vlan: every VID into the device's filter (spec 5.1.6.5.3). */
 static int port_vlans(struct pf_port *p, const struct pf_opts *o)
 {
@@ -100,7 +113,7 @@ static int port_open(struct pf_ctx *ctx, struct pf_port *p)
 	const struct uvio_net_info *in;
 	struct uvio_err err = {0};
 	const char *name = p->name;
-	char want[64], got[64];
+	char want[64], got[64], link[48];
 	int rc;
 
 	p->vhost_user = uvio_dev_is_vhost_user(p->dev);
@@ -127,10 +140,12 @@ static int port_open(struct pf_ctx *ctx, struct pf_port *p)
 		fprintf(stderr, "pktfwd: %s: offloads asked %s, in effect %s\n",
 			name, off_names(o->offloads, want, sizeof(want)),
 			off_names(in->offloads, got, sizeof(got)));
+	pf_port_link_changed(p);
 	fprintf(stderr, "pktfwd: %s: %02x:%02x:%02x:%02x:%02x:%02x mtu %u, "
-		"%u queue pair%s of %u/%u, %s rings, offloads %s\n", name,
+		"%s, %u queue pair%s of %u/%u, %s rings, offloads %s\n", name,
 		p->mac[0], p->mac[1], p->mac[2], p->mac[3], p->mac[4], p->mac[5],
-		p->mtu, in->queue_pairs, in->queue_pairs == 1 ? "" : "s",
+		p->mtu, pf_link_text(p, link, sizeof(link)),
+		in->queue_pairs, in->queue_pairs == 1 ? "" : "s",
 		in->rx_queue_size, in->tx_queue_size,
 		in->packed ? "packed" : "split",
 		off_names(in->offloads, got, sizeof(got)));

@@ -82,6 +82,29 @@ void pf_stats_line(const struct pf_ctx *ctx, const struct pf_stats_snap *a,
 	fprintf(stderr, "%s\n", line);
 }
 
+const char *pf_link_word(const struct pf_port *p)
+{
+	return !p->link_known ? "unknown" : p->link_up ? "up" : "down";
+}
+
+const char *pf_link_text(const struct pf_port *p, char *buf, size_t len)
+{
+	if (p->link_known && p->link_up && p->link_mbps != UINT32_MAX)
+		snprintf(buf, len, "link up %u Mbps", p->link_mbps);
+	else
+		snprintf(buf, len, "link %s", pf_link_word(p));
+	return buf;
+}
+
+void pf_link_line(const struct pf_ctx *ctx, unsigned p)
+{
+	char link[48];
+
+	fprintf(stderr, "[%7.1fs] port %u: %s\n",
+		(double)(pf_now_ns() - ctx->start_ns) / 1e9, p,
+		pf_link_text(&ctx->port[p], link, sizeof(link)));
+}
+
 /* ---- summary ---- */
 
 #define MAX_FAILS 8
@@ -178,9 +201,11 @@ static void print_text(struct pf_ctx *ctx, const struct result *r, FILE *out)
 	for (unsigned p = 0; p < ctx->nports; p++) {
 		const struct uvio_net_queue_stats *s = &r->port[p];
 
-		fprintf(out, "port %u %s: rx %llu pkts %llu bytes, tx %llu pkts "
-			"%llu bytes, drops %llu, errors %llu, rx_nobuf %llu\n",
-			p, ctx->port[p].name, (unsigned long long)s->rx_packets,
+		fprintf(out, "port %u %s: link %s, rx %llu pkts %llu bytes, tx "
+			"%llu pkts %llu bytes, drops %llu, errors %llu, rx_nobuf "
+			"%llu\n", p, ctx->port[p].name,
+			pf_link_word(&ctx->port[p]),
+			(unsigned long long)s->rx_packets,
 			(unsigned long long)s->rx_bytes,
 			(unsigned long long)s->tx_packets,
 			(unsigned long long)s->tx_bytes,
@@ -268,7 +293,7 @@ static void print_json(struct pf_ctx *ctx, const struct result *r, FILE *out)
 	for (unsigned p = 0; p < ctx->nports; p++) {
 		fprintf(out, "%s{\"port\":%u,\"dev\":", p ? "," : "", p);
 		json_str(out, ctx->port[p].name);
-		fputc(',', out);
+		fprintf(out, ",\"link\":\"%s\",", pf_link_word(&ctx->port[p]));
 		json_counts(out, &r->port[p]);
 		fprintf(out, ",\"lost\":%llu,\"reconnects\":%u,\"queues\":[",
 			(unsigned long long)r->lost[p], ctx->port[p].reconnects);

@@ -4,7 +4,7 @@
 # with these variables set by the host:
 #   SCEN        the scenario below            MACA MACB  the NICs' MACs
 #   TXN TXRATE  txonly: frames, pps           RXN        rxonly: frames
-#   FLT         filter test: frames per kind
+#   FLT         filter test: frames per kind  VLAN_ON    --vlan test: the VID
 #
 # Talks to the host over a second serial port (/dev/ttyS1; the host has the
 # other end as a pair of FIFOs): every line sent there is answered by
@@ -14,6 +14,7 @@
 #   SYNC count N        the host starts counting pktfwd frames on tap A
 #   SYNC inject N RATE  pktfwd rxonly runs: the host sends N frames into tap A
 #   SYNC filter KIND    pktfwd rxonly runs: own/foreign/VLAN frames sent
+#                       (KIND off|on: promisc; vlan: --vlan 100)
 #   SYNC link up|down   the host has QEMU set net0's link (QMP set_link)
 #   RESULT LABEL JSON   pktfwd's summary, for the host to judge
 #   END
@@ -50,6 +51,17 @@ host() {
     return 1
 }
 
+# pf_says LABEL TEXT [PORTS]: pktfwd printed TEXT once per port (2).
+pf_says() {
+    _w="both ports have"
+    [ "${3:-2}" = 1 ] && _w="the port has"
+    if [ "$(grep -c "$2" /tmp/pf.err)" = "${3:-2}" ]; then
+        ck_pass "$1: $_w $2"
+    else
+        ck_fail "$1: $_w $2" "$(tr '\n' '|' </tmp/pf.err)"
+    fi
+}
+
 # pf_start LABEL PORTS ARGS...: pktfwd in the background; returns once
 # every port printed its line (it is polling then) or pktfwd exited.
 pf_start() {
@@ -58,7 +70,7 @@ pf_start() {
     # Emptied here: the background shell truncates them only when it runs.
     : >/tmp/pf.out
     : >/tmp/pf.err
-    pktfwd "$@" --stats-interval 0 --json >/tmp/pf.out 2>/tmp/pf.err &
+    pktfwd --stats-interval 0 --json "$@" >/tmp/pf.out 2>/tmp/pf.err &
     pf=$!
     _i=0
     while [ "$(grep -c ' queue pair' /tmp/pf.err)" -lt "$_np" ]; do
@@ -140,19 +152,57 @@ txrx() {
 }
 
 # Promiscuous mode and the VLAN filter: the host sends FLT frames to our
-# MAC, FLT to a foreign unicast MAC and FLT tagged VLAN 100 to our MAC.
+# MAC, FLT to a foreign unicast MAC and FLT tagged VLAN 100 to our MAC;
+# with --vlan VLAN_ON: FLT to our MAC, FLT on VLAN_ON, 2*FLT on another.
 filters() {
     for _p in off on; do
         pf_start "promisc $_p" 1 -p "pci:$A" --mode rxonly --promisc "$_p" || return
         host "SYNC filter $_p" || return
         pf_wait "promisc-$_p" INT
     done
+    # QEMU applies the VLAN table only with promiscuous mode off.
+    pf_start "vlan $VLAN_ON" 1 -p "pci:$A" --mode rxonly --promisc off --vlan "$VLAN_ON" || return
+    pf_says "vlan $VLAN_ON" "VLAN filter: 1 VID added (device acked)" 1
+    host "SYNC filter vlan" || return
+    pf_wait "vlan-$VLAN_ON" INT
 }
 
 # set_link from QEMU's monitor, seen in the device's config STATUS.
 link_state() {
     uvio-vmtest --bdf "$A" 2>&1 | sed -n 's/.*status \(link [a-z]*\).*/\1/p'
 }
+# vmtest_sees up|down: uvio-vmtest reads that link within 10 s.
+vmtest_sees() {
+    _i=0
+    while _s=$(link_state) && [ "$_s" != "link $1" ] && [ $_i -lt 20 ]; do
+        sleep 0.5
+        _i=$((_i + 1))
+    done
+    if [ "$_s" = "link $1" ]; then
+        ck_pass "link: $1 after QMP set_link $1"
+    else
+        ck_fail "link: $1 after QMP set_link $1" "still '$_s'"
+    fi
+}
+
+# pf_sees LABEL TEXT: pktfwd's stderr gets a line with TEXT within 10 s.
+pf_sees() {
+    _i=0
+    while ! grep -q "$2" /tmp/pf.err && [ $_i -lt 100 ]; do
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    if grep -q "$2" /tmp/pf.err; then
+        ck_pass "$1: pktfwd prints '$2' ($(grep -m 1 "$2" /tmp/pf.err))"
+    else
+        ck_fail "$1: pktfwd prints '$2'" "$(tail -n 3 /tmp/pf.err | tr '\n' '|')"
+    fi
+}
+
+# The link as uvio-vmtest and pktfwd see it, through set_link down and up.
+# uvio-vmtest needs the device to itself, so pktfwd is stopped before each
+# of its reads: one pktfwd run sees the link go down, the next sees it
+# come back.
 link() {
     _s=$(link_state)
     if [ "$_s" = "link up" ]; then
@@ -161,17 +211,13 @@ link() {
         ck_fail "link: up at start (uvio-vmtest reads STATUS)" "'$_s'"
     fi
     for _want in down up; do
+        [ $_want = down ] && _was=up || _was=down
+        pf_start "link $_was" 1 -p "pci:$A" --mode rxonly --stats-interval 0.5 || return
+        pf_says "link $_was" "mtu 1500, link $_was" 1
         host "SYNC link $_want" || return
-        _i=0
-        while _s=$(link_state) && [ "$_s" != "link $_want" ] && [ $_i -lt 20 ]; do
-            sleep 0.5
-            _i=$((_i + 1))
-        done
-        if [ "$_s" = "link $_want" ]; then
-            ck_pass "link: $_want after QMP set_link $_want"
-        else
-            ck_fail "link: $_want after QMP set_link $_want" "still '$_s'"
-        fi
+        pf_sees "link $_want" "port 0: link $_want"
+        pf_wait "link-$_want" INT
+        vmtest_sees $_want
     done
 }
 
@@ -209,15 +255,6 @@ scen_vfio_noiommu() {
 scen_uio_legacy() {
     bind_both uio_pci_generic legacy transitional || return
     phase wire_csum
-}
-
-# pf_says LABEL TEXT: every port's start line holds TEXT.
-pf_says() {
-    if [ "$(grep -c "$2" /tmp/pf.err)" = 2 ]; then
-        ck_pass "$1: both ports have $2"
-    else
-        ck_fail "$1: both ports have $2" "$(tr '\n' '|' </tmp/pf.err)"
-    fi
 }
 
 # 9000-byte MTU: host_mtu, mergeable rx buffers (pktfwd's are 2 KiB).

@@ -55,7 +55,7 @@ static uint16_t alloc_id(struct uvio_vq *vq)
 	struct vq_packed *p = &vq->u.packed;
 	uint16_t id = p->free_id;
 
-	p->free_id = vq->in_order ? (uint16_t)((id + 1) % vq->size) : p->next_id[id];
+	p->free_id = vq->in_order ? vq_next_id(vq, id) : p->next_id[id];
 	return id;
 }
 
@@ -287,7 +287,7 @@ static uint32_t batch_descs(struct uvio_vq *vq, uint16_t last)
 		total += vq->state[id].ndesc;
 		if (id == last)
 			return total;
-		id = (uint16_t)((id + 1) % vq->size);
+		id = vq_next_id(vq, id);
 	}
 }
 
@@ -322,9 +322,10 @@ static int read_used(struct uvio_vq *vq, struct uvio_vq_used *out)
 	return 0;
 }
 
-/* Without IN_ORDER: read_used() of well-formed entries in a loop with the
- * cursors in registers. It stops at anything else (not used yet, or
- * suspect), which the general loop then looks at and reports. */
+/* The common used descriptor, one buffer, taken in a loop with the
+ * cursors in registers. Under IN_ORDER that is one naming the oldest buffer
+ * in flight; one that closes a longer batch stops the loop, as does
+ * anything suspect: the general loop of get_used looks at those. */
 static unsigned get_used_fast(struct uvio_vq *vq, struct uvio_vq_used *out,
 			      unsigned max)
 {
@@ -332,7 +333,8 @@ static unsigned get_used_fast(struct uvio_vq *vq, struct uvio_vq_used *out,
 	struct vring_packed_desc *desc = p->desc;
 	struct vq_buf_state *state = vq->state;
 	uint16_t pos = p->next_used, size = vq->size, free_id = p->free_id, freed = 0;
-	bool wrap = p->used_wrap;
+	uint16_t oldest = vq->io_oldest;
+	bool wrap = p->used_wrap, in_order = vq->in_order;
 	unsigned n = 0, limit = max < vq->in_flight ? max : vq->in_flight;
 
 	for (; n < limit; n++) {
@@ -345,7 +347,7 @@ static unsigned get_used_fast(struct uvio_vq *vq, struct uvio_vq_used *out,
 		if (avail != used || used != wrap)
 			break;
 		id = READ_ONCE(desc[pos].id);
-		if (id >= size || !state[id].cookie)
+		if (id >= size || !state[id].cookie || (in_order && id != oldest))
 			break;
 		st = &state[id];
 		len = st->in_len ? READ_ONCE(desc[pos].len) : 0;  /* see read_used() */
@@ -358,14 +360,19 @@ static unsigned get_used_fast(struct uvio_vq *vq, struct uvio_vq_used *out,
 			pos = (uint16_t)(pos - size);
 			wrap = !wrap;
 		}
-		p->next_id[id] = free_id;
-		free_id = id;
+		if (in_order) {
+			oldest = vq_next_id(vq, id);
+		} else {
+			p->next_id[id] = free_id;
+			free_id = id;
+		}
 		freed = (uint16_t)(freed + st->ndesc);
 		st->cookie = NULL;
 	}
 	p->next_used = pos;
 	p->used_wrap = wrap;
 	p->free_id = free_id;
+	vq->io_oldest = oldest;
 	vq->num_free = (uint16_t)(vq->num_free + freed);
 	vq->in_flight = (uint16_t)(vq->in_flight - n);
 	return n;
@@ -375,7 +382,7 @@ int uvio_vq_packed_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
 			    unsigned max)
 {
 	struct vq_packed *p = &vq->u.packed;
-	unsigned n = vq->in_order ? 0 : get_used_fast(vq, out, max);
+	unsigned n = vq->batch_active ? 0 : get_used_fast(vq, out, max);
 
 	while (n < max) {
 		if (!vq->batch_active) {

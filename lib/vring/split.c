@@ -286,17 +286,20 @@ static int read_used(struct uvio_vq *vq, struct uvio_vq_used *out, uint16_t used
 	return 0;
 }
 
-/* Without IN_ORDER every entry is one buffer: read_used() in a loop with
- * the cursors in registers. Stops at the first bad entry, which breaks
- * the queue; what was taken before it still goes back. */
-static int get_used_plain(struct uvio_vq *vq, struct uvio_vq_used *out,
-			  unsigned max, uint16_t used_idx)
+/* The common used entry, one buffer, taken in a loop with the cursors in
+ * registers. Under IN_ORDER that is an entry naming the oldest buffer in
+ * flight; one that closes a longer batch stops the loop, and so does a bad
+ * one (which breaks the queue): the general loop of get_used takes those.
+ * What was taken before a bad entry still goes back. */
+static int get_used_fast(struct uvio_vq *vq, struct uvio_vq_used *out,
+			 unsigned max, uint16_t used_idx)
 {
 	struct vq_split *s = &vq->u.split;
 	struct vring_used_elem *ring = s->used->ring;
 	struct vq_buf_state *state = vq->state;
 	uint16_t mask = (uint16_t)(vq->size - 1), last = s->last_used;
-	uint16_t head = s->free_head, freed = 0;
+	uint16_t head = s->free_head, oldest = vq->io_oldest, freed = 0;
+	bool in_order = vq->in_order;
 	unsigned n = 0;
 	int rc = 0;
 
@@ -305,18 +308,23 @@ static int get_used_plain(struct uvio_vq *vq, struct uvio_vq_used *out,
 		uint32_t id = READ_ONCE(e->id), len = READ_ONCE(e->len);
 		struct vq_buf_state *st;
 
-		if ((rc = uvio_vq_check_used(vq, id, len)))
+		if ((rc = uvio_vq_check_used(vq, id, len)) || (in_order && id != oldest))
 			break;
 		st = &state[id];
 		out[n].cookie = st->cookie;
 		out[n].len = len;
-		s->next[st->last] = head;
-		head = (uint16_t)id;
+		if (in_order) {
+			oldest = (uint16_t)((id + st->ndesc) & mask);
+		} else {
+			s->next[st->last] = head;
+			head = (uint16_t)id;
+		}
 		freed = (uint16_t)(freed + st->ndesc);
 		st->cookie = NULL;
 	}
 	s->last_used = last;
 	s->free_head = head;
+	vq->io_oldest = oldest;
 	vq->num_free = (uint16_t)(vq->num_free + freed);
 	vq->in_flight = (uint16_t)(vq->in_flight - n);
 	return n || !rc ? (int)n : rc;
@@ -336,15 +344,14 @@ int uvio_vq_split_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
 				     "buffers in flight", s->last_used, used_idx,
 				     vq->in_flight);
 	vq_rmb(vq->weak_barriers);  /* entries after the index */
-	if (!vq->in_order) {
-		int got = get_used_plain(vq, out, max, used_idx);
+	if (!vq->batch_active) {
+		int got = get_used_fast(vq, out, max, used_idx);
 
-		n = got > 0 ? (unsigned)got : 0;
 		if (got < 0)
 			return got;
-		goto done;
+		n = (unsigned)got;
 	}
-	while (n < max) {
+	while (vq->in_order && n < max) {
 		if (!vq->batch_active) {
 			if (s->last_used == used_idx)
 				break;
@@ -358,7 +365,6 @@ int uvio_vq_split_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
 		}
 		uvio_vq_in_order_step(vq, &out[n++], uvio_vq_split_release);
 	}
-done:
 	/* With callbacks on, keep asking for the next one (as without
 	 * EVENT_IDX, where the flag stays clear). */
 	if (n && vq->event_idx && !(s->avail_flags & VRING_AVAIL_F_NO_INTERRUPT))

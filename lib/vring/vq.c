@@ -299,26 +299,3 @@ int uvio_vq_used_bad(struct uvio_vq *vq, uint32_t id, uint32_t len)
 	return 0;
 }
 
-/*
- * IN_ORDER (spec 2.7.8.?, 2.8.?): one used entry may stand for every buffer
- * up to and including its id. The buffers before it were filled
- * completely, so they complete with their whole writable length.
- */
-int uvio_vq_in_order_step(struct uvio_vq *vq, struct uvio_vq_used *out,
-			  void (*rel)(struct uvio_vq *, uint16_t))
-{
-	uint16_t id = vq->io_oldest;
-	struct vq_buf_state *st = &vq->state[id];
-
-	out->cookie = st->cookie;
-	if (id == vq->batch_id) {
-		out->len = vq->batch_len;
-		vq->batch_active = false;
-	} else {
-		out->len = st->in_len;
-	}
-	vq->io_oldest = vq->packed ? (uint16_t)((id + 1) % vq->size)
-				   : (uint16_t)((id + st->ndesc) & (vq->size - 1));
-	rel(vq, id);
-	return 0;
-}

@@ -173,9 +173,37 @@ static inline int uvio_vq_check_used(struct uvio_vq *vq, uint32_t id, uint32_t l
 	return 0;
 }
 
-/* In-order completion of the next buffer: walks one step of a batch. */
-int uvio_vq_in_order_step(struct uvio_vq *vq, struct uvio_vq_used *out,
-			  void (*release)(struct uvio_vq *, uint16_t));
+/* Packed buffer ids rotate through 0..size-1 under IN_ORDER; the size
+ * need not be a power of two, and a division per buffer is too dear. */
+static inline uint16_t vq_next_id(const struct uvio_vq *vq, uint16_t id)
+{
+	return ++id == vq->size ? 0 : id;
+}
+
+/*
+ * IN_ORDER (spec 2.7.8.?, 2.8.?): one used entry may stand for every buffer
+ * up to and including its id. The buffers before it were filled
+ * completely, so they complete with their whole writable length. This
+ * walks one step of such a batch; inline, so that `rel` (the layout's
+ * release) is a direct call.
+ */
+static inline void uvio_vq_in_order_step(struct uvio_vq *vq, struct uvio_vq_used *out,
+					 void (*rel)(struct uvio_vq *, uint16_t))
+{
+	uint16_t id = vq->io_oldest;
+	struct vq_buf_state *st = &vq->state[id];
+
+	out->cookie = st->cookie;
+	if (id == vq->batch_id) {
+		out->len = vq->batch_len;
+		vq->batch_active = false;
+	} else {
+		out->len = st->in_len;
+	}
+	vq->io_oldest = vq->packed ? vq_next_id(vq, id)
+				   : (uint16_t)((id + st->ndesc) & (vq->size - 1));
+	rel(vq, id);
+}
 
 size_t uvio_vq_split_ring_size(uint16_t size);
 void uvio_vq_split_init(struct uvio_vq *vq);

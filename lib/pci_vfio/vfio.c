@@ -78,20 +78,6 @@ bool uvio_vfio_container_noiommu(void)
 
 /* ---- DMA listener: every segment into the type1 container ---------------- */
 
-/* Physical address of a resident page through /proc/self/pagemap (see
- * Documentation/admin-guide/mm/pagemap.rst); UINT64_MAX when unknown. */
-static uint64_t va_to_pa(int fd, const void *va)
-{
-	long psz = sysconf(_SC_PAGESIZE);
-	uint64_t ent;
-
-	if (pread(fd, &ent, sizeof(ent),
-		  (off_t)((uintptr_t)va / (uintptr_t)psz * sizeof(ent))) != sizeof(ent) ||
-	    !(ent & (1ULL << 63)) || !(ent & ((1ULL << 55) - 1)))
-		return UINT64_MAX;
-	return (ent & ((1ULL << 55) - 1)) * (uint64_t)psz + (uintptr_t)va % (uintptr_t)psz;
-}
-
 static int map_one(void *va, uint64_t iova, size_t len, bool map)
 {
 	if (map) {
@@ -121,41 +107,34 @@ static int map_one(void *va, uint64_t iova, size_t len, bool map)
  * Map a segment at its device addresses. In VA mode that is one mapping
  * (IOVA = VA). In PA mode (chosen for legacy devices, see
  * dma_setup_locked) IOVA is the physical address, contiguous only within
- * a hugepage: map run by run. dma.c announces a segment before it
- * publishes it, so uvio_dma_iova() does not know it yet: the physical
- * addresses come from pagemap (the pages are resident: dma.c just read
- * them there).
+ * a hugepage: map run by run. dma.c publishes a segment, with its
+ * physical addresses, before it announces it, so uvio_dma_iova() knows
+ * them here.
  */
 static int dma_map_runs(const struct uvio_dma_seg *seg, bool map)
 {
 	size_t step = 0, off = 0;
-	int fd, rc = 0;
+	int rc = 0;
 
 	if (uvio_dma_iova_mode() != UVIO_IOVA_PA)
 		return map_one(seg->va, (uintptr_t)seg->va, seg->len, map);
 	if (uvio_dma_contig_size(&step, NULL) || step == 0)
 		return -EINVAL;
-	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	while (off < seg->len && !rc) {
 		uint8_t *va = (uint8_t *)seg->va + off;
-		uint64_t pa = va_to_pa(fd, va);
+		uint64_t pa = uvio_dma_iova(va);
 		size_t len = step;
 
-		if (pa == UINT64_MAX) {
-			rc = -EFAULT;
-			break;
-		}
+		if (pa == UINT64_MAX)
+			return -EFAULT;
 		/* Merge hugepages that happen to be contiguous. */
-		while (off + len < seg->len && va_to_pa(fd, va + len) == pa + len)
+		while (off + len < seg->len && uvio_dma_iova(va + len) == pa + len)
 			len += step;
 		if (off + len > seg->len)
 			len = seg->len - off;
 		rc = map_one(va, pa, len, map);
 		off += len;
 	}
-	close(fd);
 	return rc;
 }
 

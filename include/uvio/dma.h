@@ -82,8 +82,10 @@ struct uvio_dma_seg {
 
 struct uvio_dma_listener {
 	/* Called for each existing segment at registration, then for each new
-	 * one. A failing map fails the registration or the allocation. */
-	int (*map)(void *ctx, const struct uvio_dma_seg *seg);
+	 * one. A failing map fails the registration or the allocation; a map
+	 * that knows why says so in `err` (never NULL), which becomes the
+	 * caller's error line. */
+	int (*map)(void *ctx, const struct uvio_dma_seg *seg, struct uvio_err *err);
 	void (*unmap)(void *ctx, const struct uvio_dma_seg *seg);
 	void *ctx;
 };

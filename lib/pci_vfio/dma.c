@@ -139,10 +139,12 @@ uint64_t uvio_dma_iova(const void *va)
 /* ---- listeners -------------------------------------------------------- */
 
 static int listener_error(int rc, const struct uvio_dma_seg *seg,
-			  struct uvio_err *err)
+			  const struct uvio_err *why, struct uvio_err *err)
 {
 	if (rc >= 0)
 		rc = -EIO;
+	if (why->msg[0])
+		return uvio_err_set(err, rc, "%s", why->msg);
 	return uvio_err_set(err, rc,
 		"a DMA listener could not map %zu MiB at %p: %s (check "
 		"RLIMIT_MEMLOCK and the IOMMU's limits)",
@@ -154,7 +156,8 @@ static int announce(const struct uvio_dma_segment *s, struct uvio_err *err)
 {
 	for (unsigned i = 0; i < dma.nlisteners; i++) {
 		const struct uvio_dma_listener *l = &dma.listeners[i];
-		int rc = l->map(l->ctx, &s->pub);
+		struct uvio_err why = { 0 };
+		int rc = l->map(l->ctx, &s->pub, &why);
 
 		if (rc == 0)
 			continue;
@@ -162,7 +165,7 @@ static int announce(const struct uvio_dma_segment *s, struct uvio_err *err)
 			if (dma.listeners[i].unmap)
 				dma.listeners[i].unmap(dma.listeners[i].ctx,
 						       &s->pub);
-		return listener_error(rc, &s->pub, err);
+		return listener_error(rc, &s->pub, &why, err);
 	}
 	return 0;
 }
@@ -187,11 +190,13 @@ int uvio_dma_listen(const struct uvio_dma_listener *l, struct uvio_err *err)
 	}
 	n = atomic_load_explicit(&dma.nsegs, memory_order_relaxed);
 	for (unsigned i = 0; i < n && !rc; i++) {
+		struct uvio_err why = { 0 };
+
 		if (dma.segs[i].announced)
-			rc = l->map(l->ctx, &dma.segs[i].pub);
+			rc = l->map(l->ctx, &dma.segs[i].pub, &why);
 		if (rc == 0)
 			continue;
-		listener_error(rc, &dma.segs[i].pub, err);
+		listener_error(rc, &dma.segs[i].pub, &why, err);
 		while (l->unmap && i--)
 			if (dma.segs[i].announced)
 				l->unmap(l->ctx, &dma.segs[i].pub);

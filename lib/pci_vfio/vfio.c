@@ -139,9 +139,10 @@ static int dma_map_runs(const struct uvio_dma_seg *seg, bool map)
 }
 
 /* Called by dma.c under its lock; vfio.fd is stable while listening. */
-static int dma_map(void *ctx, const struct uvio_dma_seg *seg)
+static int dma_map(void *ctx, const struct uvio_dma_seg *seg, struct uvio_err *err)
 {
 	(void)ctx;
+	(void)err;  /* dma.c's line (RLIMIT_MEMLOCK, IOMMU limits) says it */
 	return dma_map_runs(seg, true);
 }
 

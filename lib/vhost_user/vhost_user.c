@@ -110,7 +110,7 @@ static int send_mem_table(struct vu *v)
 
 /* ---- DMA memory: every segment is a region ------------------------------- */
 
-static int dma_map(void *ctx, const struct uvio_dma_seg *seg)
+static int dma_map(void *ctx, const struct uvio_dma_seg *seg, struct uvio_err *err)
 {
 	struct vu *v = ctx;
 	int rc = 0;
@@ -121,6 +121,7 @@ static int dma_map(void *ctx, const struct uvio_dma_seg *seg)
 			     "vhost-user has %u memory regions: ask for larger "
 			     "segments (uvio_dma_init segment_size)",
 			     VU_MAX_REGIONS + 1, VU_MAX_REGIONS);
+		uvio_err_set(err, -ENOSPC, "%s", v->error);
 		pthread_mutex_unlock(&v->lock);
 		return -ENOSPC;
 	}
@@ -136,9 +137,10 @@ static int dma_map(void *ctx, const struct uvio_dma_seg *seg)
 	 * again. A lost connection sends it at the reconnect. */
 	if (v->mem_sent && atomic_load(&v->connected)) {
 		rc = send_mem_table(v);
-		if (rc && atomic_load(&v->connected))
+		if (rc && atomic_load(&v->connected)) {
 			v->nregions--;  /* refused: the allocation fails */
-		else
+			uvio_err_set(err, rc, "%s", v->error);
+		} else
 			rc = 0;
 	}
 	pthread_mutex_unlock(&v->lock);

@@ -232,10 +232,11 @@ static void test_foreach(void **state)
 
 struct rec {
 	unsigned calls, maps, unmaps, fail_at;  /* fail_at: 1-based call */
+	const char *why;                        /* the refusal's own line */
 	void *last_va;
 };
 
-static int rec_map(void *ctx, const struct uvio_dma_seg *seg)
+static int rec_map(void *ctx, const struct uvio_dma_seg *seg, struct uvio_err *err)
 {
 	struct rec *r = ctx;
 
@@ -244,7 +245,7 @@ static int rec_map(void *ctx, const struct uvio_dma_seg *seg)
 	assert_true(uvio_dma_iova(seg->va) == seg->iova);
 	r->last_va = seg->va;
 	if (++r->calls == r->fail_at)
-		return -ENOMEM;
+		return r->why ? uvio_err_set(err, -ENOMEM, "%s", r->why) : -ENOMEM;
 	r->maps++;
 	return 0;
 }
@@ -299,7 +300,7 @@ static void test_listener_replay_failure(void **state)
 static void test_listener_new_segment_failure(void **state)
 {
 	unsigned n = nsegs();
-	struct rec a = {0}, b = { .fail_at = n + 1 };
+	struct rec a = {0}, b = { .fail_at = n + 1, .why = "b has no room left" };
 	struct uvio_dma_listener la = { rec_map, rec_unmap, &a };
 	struct uvio_dma_listener lb = { rec_map, rec_unmap, &b };
 	struct uvio_err err = {0};
@@ -311,6 +312,7 @@ static void test_listener_new_segment_failure(void **state)
 	p = uvio_dma_alloc(6 * SEG_SIZE, 64, -1, NULL, &err);
 	assert_null(p);
 	assert_int_equal(err.code, -ENOMEM);
+	assert_string_equal(err.msg, "b has no room left");   /* the listener's reason */
 	/* a mapped the segment, then had it taken back; it never showed. */
 	assert_int_equal(a.maps, n + 1);
 	assert_int_equal(a.unmaps, 1);

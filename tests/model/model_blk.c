@@ -44,6 +44,9 @@ struct model_blk {
 	int evil_arg;
 	unsigned evil_left;       /* UINT32_MAX: forever */
 	bool hold;
+	uint32_t seed;            /* cfg.order_seed, moved on each service */
+	uint64_t taken;           /* requests taken, every queue */
+	uint64_t disconnect_at;   /* 0: never */
 	struct blk_q q[MODEL_MAX_QUEUES];
 	struct model_blk_req *log;
 	unsigned nlog, log_cap;
@@ -320,6 +323,27 @@ static uint8_t serve(struct model_blk *b, struct vdev_buf *vb, struct model_blk_
 	}
 }
 
+/* IN_ORDER (spec 2.7.9, 2.8.8) leaves the device no choice. */
+static enum vdev_order service_order(const struct model_blk *b)
+{
+	return has(b, VIRTIO_F_IN_ORDER) ? VDEV_ORDER_FIFO : b->cfg.order;
+}
+
+static uint32_t next_seed(struct model_blk *b)
+{
+	b->seed = b->seed * 1664525u + 1013904223u;  /* LCG, Numerical Recipes */
+	return b->seed;
+}
+
+static bool disconnect_now(struct model_blk *b)
+{
+	b->taken++;
+	if (!b->disconnect_at || b->taken < b->disconnect_at)
+		return false;
+	b->disconnect_at = 0;
+	return true;
+}
+
 static bool evil_now(struct model_blk *b)
 {
 	if (b->evil == MODEL_BLK_OK || !b->evil_left)
@@ -361,7 +385,7 @@ static void one_request(struct model_blk *b, struct vdev_model *vq, struct blk_q
 		vdev_model_misbehave(vq, (enum vdev_evil)b->evil_arg, vb);
 		return;
 	}
-	if (b->hold) {
+	if (b->hold || service_order(b) != VDEV_ORDER_FIFO) {
 		bq->slot[vb->id] = SLOT_HELD;
 		bq->len[vb->id] = used;
 		bq->held++;
@@ -375,12 +399,20 @@ static void blk_process(void *be, struct model_dev *m, uint16_t q)
 	struct model_blk *b = be;
 	struct vdev_model *vq = model_dev_vq(m, q);
 	struct blk_q *bq = q_get(b, q);
+	enum vdev_order order = service_order(b);
 	struct vdev_buf *vb;
 
 	if (!vq || !bq)
 		return;
-	while (vdev_model_pop(vq, &vb) == 1)
+	while (vdev_model_pop(vq, &vb) == 1) {
+		if (disconnect_now(b)) {
+			model_dev_disconnect(m, "model back-end gone");
+			return;  /* gone: what it took is never answered */
+		}
 		one_request(b, vq, bq, q, vb);
+	}
+	if (!b->hold && order != VDEV_ORDER_FIFO)
+		model_blk_complete(b, q, order, next_seed(b));
 }
 
 unsigned model_blk_complete(struct model_blk *b, uint16_t q, enum vdev_order order,
@@ -516,6 +548,7 @@ struct model_blk *model_blk_create(const struct model_blk_cfg *cfg, struct uvio_
 	b->disk_size = b->cfg.capacity * SECTOR;
 	b->disk = calloc(1, b->disk_size);
 	b->bad_sector = UINT64_MAX;
+	b->seed = cfg->order_seed;
 	id = cfg->id ? cfg->id : "uvio-model-blk";
 	/* NUL-padded, without a NUL when 20 bytes long (5.2.6) */
 	memcpy(b->id, id, strnlen(id, sizeof(b->id)));
@@ -557,6 +590,7 @@ uint8_t *model_blk_disk(struct model_blk *b) { return b->disk; }
 uint64_t model_blk_disk_size(const struct model_blk *b) { return b->disk_size; }
 void model_blk_set_bad_sector(struct model_blk *b, uint64_t s) { b->bad_sector = s; }
 void model_blk_hold(struct model_blk *b, bool on) { b->hold = on; }
+void model_blk_disconnect_at(struct model_blk *b, uint64_t n) { b->disconnect_at = n; }
 unsigned model_blk_nreqs(const struct model_blk *b) { return b->nlog; }
 void model_blk_clear_log(struct model_blk *b) { b->nlog = 0; memset(b->count, 0, sizeof(b->count)); }
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,9 @@ struct model_queue {
 struct model_dev {
 	unsigned refs;
 	bool alive;                  /* owned by a uvio_dev */
+	struct uvio_dev *dev;        /* that uvio_dev, while alive */
+	bool disconnected;           /* atomic: model_dev_disconnect() */
+	pthread_mutex_t lock;        /* one queue served at a time */
 	struct model_dev_cfg cfg;
 	uint8_t status;
 	uint64_t drv_features;
@@ -119,19 +123,30 @@ static void device_reset(struct model_dev *m)
 	m->resets++;
 }
 
+/* What the driver reads: a back-end that went away says NEEDS_RESET, as
+ * lib/vhost_user's status does. */
+static uint8_t status_read(const struct model_dev *m)
+{
+	return (uint8_t)(m->status | (model_dev_connected(m) ? 0 : S_NEEDS_RST));
+}
+
 bool model_dev_running(const struct model_dev *m)
 {
-	return (m->status & S_DRIVER_OK) && !(m->status & (S_NEEDS_RST | S_FAILED));
+	return (m->status & S_DRIVER_OK) && !(status_read(m) & (S_NEEDS_RST | S_FAILED));
 }
 
 void model_dev_process_queue(struct model_dev *m, uint16_t q)
 {
-	if (q >= MODEL_MAX_QUEUES || !m->q[q].vq || !model_dev_running(m) ||
-	    !m->cfg.backend || !m->cfg.backend->process || m->processing)
+	if (q >= MODEL_MAX_QUEUES || !m->cfg.backend || !m->cfg.backend->process)
 		return;
-	m->processing = true;
-	m->cfg.backend->process(m->cfg.be, m, q);
-	m->processing = false;
+	/* Each queue may have a polling thread of its own that notifies it. */
+	pthread_mutex_lock(&m->lock);
+	if (m->q[q].vq && model_dev_running(m) && !m->processing) {
+		m->processing = true;
+		m->cfg.backend->process(m->cfg.be, m, q);
+		m->processing = false;
+	}
+	pthread_mutex_unlock(&m->lock);
 }
 
 unsigned model_dev_process(struct model_dev *m)
@@ -192,7 +207,7 @@ static uint32_t op_config_generation(void *t)
 
 static uint8_t op_get_status(void *t)
 {
-	return ((struct model_dev *)t)->status;
+	return status_read(t);
 }
 
 static void check_features_ok(struct model_dev *m, uint8_t *s)
@@ -362,6 +377,7 @@ static void model_free(struct model_dev *m)
 	queues_drop(m);
 	if (m->cfg.backend && m->cfg.backend->destroy)
 		m->cfg.backend->destroy(m->cfg.be);
+	pthread_mutex_destroy(&m->lock);
 	free(m->config);
 	free(m);
 }
@@ -382,6 +398,7 @@ static void op_destroy(void *t)
 	struct model_dev *m = t;
 
 	m->alive = false;
+	m->dev = NULL;
 	device_reset(m);
 	model_dev_put(m);
 }
@@ -425,10 +442,23 @@ static const struct uvio_transport_ops model_legacy_ops = {
 	.destroy = op_destroy,
 };
 
+/* Recursive: a backend that serves a queue again from its own work meets
+ * the `processing` guard, not a deadlock. */
+static void lock_init(pthread_mutex_t *lock)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(lock, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
 int model_dev_create(const struct model_dev_cfg *cfg, struct uvio_dev **out)
 {
 	struct model_dev *m = calloc(1, sizeof(*m));
 	struct uvio_err err;
+	int rc;
 
 	if (!m || cfg->num_queues > MODEL_MAX_QUEUES) {
 		free(m);
@@ -439,6 +469,7 @@ int model_dev_create(const struct model_dev_cfg *cfg, struct uvio_dev **out)
 	m->cfg = *cfg;
 	m->refs = 1;
 	m->alive = true;
+	lock_init(&m->lock);
 	m->config_len = cfg->config_len;
 	m->config = calloc(1, cfg->config_len + 1);
 	if (!m->config) {
@@ -453,8 +484,11 @@ int model_dev_create(const struct model_dev_cfg *cfg, struct uvio_dev **out)
 
 		m->q[q].max = max ? max : 256;
 	}
-	return uvio_dev_create(cfg->legacy ? &model_legacy_ops : &model_ops, m,
-			       "model", -1, out, &err);
+	rc = uvio_dev_create(cfg->legacy ? &model_legacy_ops : &model_ops, m,
+			     "model", -1, out, &err);
+	if (!rc)
+		m->dev = *out;
+	return rc;
 }
 
 struct model_dev *model_dev_of(const struct uvio_dev *dev)
@@ -468,7 +502,7 @@ struct model_dev *model_dev_of(const struct uvio_dev *dev)
 
 bool model_dev_alive(const struct model_dev *m) { return m->alive; }
 void *model_dev_backend(const struct model_dev *m) { return m->cfg.be; }
-uint8_t model_dev_status(const struct model_dev *m) { return m->status; }
+uint8_t model_dev_status(const struct model_dev *m) { return status_read(m); }
 uint64_t model_dev_features(const struct model_dev *m) { return m->cfg.features; }
 uint64_t model_dev_driver_features(const struct model_dev *m) { return m->drv_features; }
 bool model_dev_is_legacy(const struct model_dev *m) { return m->cfg.legacy; }
@@ -497,6 +531,26 @@ unsigned model_dev_status_log(const struct model_dev *m, const uint8_t **log)
 void model_dev_raise_needs_reset(struct model_dev *m)
 {
 	m->status |= S_NEEDS_RST;
+}
+
+/* Marked gone before the queues break: a driver thread that finds its
+ * queue broken also finds the back-end gone (lib/vhost_user/vu_conn.c). */
+void model_dev_disconnect(struct model_dev *m, const char *why)
+{
+	__atomic_store_n(&m->disconnected, true, __ATOMIC_RELEASE);
+	for (uint16_t q = 0; m->dev && q < m->cfg.num_queues; q++)
+		if (uvio_dev_queue(m->dev, q))
+			uvio_vq_set_broken(uvio_dev_queue(m->dev, q), why);
+}
+
+void model_dev_reconnect(struct model_dev *m)
+{
+	__atomic_store_n(&m->disconnected, false, __ATOMIC_RELEASE);
+}
+
+bool model_dev_connected(const struct model_dev *m)
+{
+	return !__atomic_load_n(&m->disconnected, __ATOMIC_ACQUIRE);
 }
 
 void model_dev_config_set(struct model_dev *m, uint32_t off, const void *buf,

@@ -14,7 +14,9 @@
  * A backend (model_blk.c, model_net.c, or a test's own) is the device's
  * work: it serves a queue when the driver notifies it (synchronously, so
  * sync wrappers work without threads) or only when the test calls
- * model_dev_process() ("manual" mode).
+ * model_dev_process() ("manual" mode). Queues may be notified from
+ * several threads at once (a polling thread per queue): the device serves
+ * one queue at a time.
  *
  * Like vdev_model, the model is strict: whatever the driver does against
  * the spec is recorded (model_dev_error(), model_dev_violations()), never
@@ -104,6 +106,16 @@ unsigned model_dev_resets(const struct model_dev *m);
 /* Set DEVICE_NEEDS_RESET (spec 2.1.2): the device stops serving queues. */
 void model_dev_raise_needs_reset(struct model_dev *m);
 
+/* The back-end goes away, as a vhost-user one whose socket closes: the
+ * transport breaks every queue of the driver (uvio_vq_set_broken(why)),
+ * what is in the rings is never answered, and the status reads
+ * DEVICE_NEEDS_RESET, across resets, until model_dev_reconnect(). A
+ * backend may call it from its work, on any thread. */
+void model_dev_disconnect(struct model_dev *m, const char *why);
+/* The back-end is back; the driver resets and sets the device up again. */
+void model_dev_reconnect(struct model_dev *m);
+bool model_dev_connected(const struct model_dev *m);  /* safe on any thread */
+
 /* ---- config space (spec 2.5) ---- */
 
 uint8_t *model_dev_config(struct model_dev *m);  /* the bytes; no generation bump */
@@ -190,6 +202,12 @@ struct model_blk_cfg {
 	const char *id;             /* GET_ID answer (up to 20 bytes); NULL = "uvio-model-blk" */
 	uint64_t refuse_features;   /* see model_dev_cfg */
 	uint8_t needs_reset_on;
+	/* Each time a queue is served (a notify, model_dev_process), use the
+	 * requests it took in this order once all are done (RANDOM: another
+	 * permutation each time, from order_seed). FIFO (0): each as soon as
+	 * it is done. With IN_ORDER negotiated: FIFO. */
+	enum vdev_order order;
+	uint32_t order_seed;
 };
 
 /* One request as the device saw it. */
@@ -229,6 +247,10 @@ void model_blk_set_unsupp(struct model_blk *b, uint32_t type, bool on);
 /* The next `count` requests (0: every one) misbehave. */
 void model_blk_misbehave(struct model_blk *b, enum model_blk_evil what, int arg,
 			 unsigned count);
+/* Disconnect (model_dev_disconnect) on taking request number n, counted
+ * from 1 over every queue since creation; that request is never served.
+ * Once; 0: never. */
+void model_blk_disconnect_at(struct model_blk *b, uint64_t n);
 /* Hold completions (do the work, keep the buffers) until model_blk_complete. */
 void model_blk_hold(struct model_blk *b, bool on);
 /* Use the held buffers of queue q in the given order; returns how many. */

@@ -2,8 +2,8 @@
 /*
  * blkbench and the verify format: the pure parts (options, histogram,
  * block generators, CRC32C, unit headers), then the whole workload engine
- * against a RAM disk played by tests/model behind a small transport, so
- * that the I/O loop, back-pressure, verify and error paths run without a
+ * against tests/model's virtio-blk RAM disk (model_blk.c), so that the I/O
+ * loop, back-pressure, verify, error and reconnect paths run without a
  * guest. The app's .c files are included here (main.c is left out).
  */
 #include <stdarg.h>
@@ -14,8 +14,6 @@
 
 #include <errno.h>
 #include <linux/virtio_blk.h>
-#include <linux/virtio_config.h>
-#include <linux/virtio_ring.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +29,7 @@
 #include "../../apps/blkbench/report.c"
 #include "../../apps/blkbench/verify.c"
 #include "../../apps/blkbench/worker.c"
-#include "../model/vdev_model.h"
+#include "../model/model_dev.h"
 
 #define ARGV(...) ((char *[]){ "blkbench", __VA_ARGS__, NULL })
 #define ARGC(...) ((int)(sizeof((char *[]){ "blkbench", __VA_ARGS__ }) / sizeof(char *)))
@@ -454,283 +452,61 @@ static void test_verify_io(void **state)
 	free(buf);
 }
 
-/* ---- a RAM disk played by tests/model behind a tiny transport ---- */
+/* ---- the engine against tests/model's virtio-blk RAM disk ---- */
 
-#define MB_QUEUES 4
-#define MB_QSIZE 64
-#define MB_SCRATCH ((1u << 20) + 4096)
+#define BIT(b) (1ULL << (b))
 
-struct mblk {
-	uint8_t status;
-	uint64_t offered, features;
-	struct virtio_blk_config cfg;
-	uint8_t *disk;
-	uint64_t capacity;
-	uint16_t nq;
-	struct vdev_model *m[MB_QUEUES];
-	uint8_t *scratch[MB_QUEUES];
-	uint32_t *writes;        /* per sector: times written */
-	uint64_t fail_sector;    /* reads/writes touching it fail; UINT64_MAX none */
-	unsigned flushes[MB_QUEUES];
-	char error[160];         /* the first thing the driver did wrong */
-	/* A vhost-user back-end that goes away: after lose_at[i] requests
-	 * in all, the queues break (as the transport's watcher does) and
-	 * the status says NEEDS_RESET until the link reconnects. */
-	struct uvio_dev *dev;
-	uint64_t lose_at[4];
-	unsigned nlose, next_lose;
-	uint64_t requests;
-	bool gone;               /* atomic */
-	bool refuse;             /* the reconnect fails */
-	unsigned reconnects;
-	pthread_mutex_t lock;
-};
-
-static struct mblk *mb_of(void *t) { return t; }
-
-static int mb_read_config(void *t, uint32_t off, void *buf, uint32_t len)
+/* What blkbench uses (MQ, flush, write-zeroes, discard) on a 64-entry ring,
+ * which iodepth 64 fills; each notify's requests are used in a random order. */
+static struct model_blk_cfg disk_cfg(uint64_t bytes, uint16_t queues, bool packed,
+				     bool indirect)
 {
-	if (off + len > sizeof(mb_of(t)->cfg))
-		return -EINVAL;
-	memcpy(buf, (uint8_t *)&mb_of(t)->cfg + off, len);
-	return 0;
+	return (struct model_blk_cfg){
+		.features = BIT(VIRTIO_BLK_F_FLUSH) | BIT(VIRTIO_BLK_F_BLK_SIZE) |
+			    BIT(VIRTIO_BLK_F_SEG_MAX) | BIT(VIRTIO_BLK_F_MQ) |
+			    BIT(VIRTIO_BLK_F_WRITE_ZEROES) | BIT(VIRTIO_BLK_F_DISCARD),
+		.packed = packed,
+		.no_indirect = !indirect,
+		.no_event_idx = true,
+		.queue_max = 64,
+		.capacity = bytes / 512,
+		.blk_size = 512,
+		.seg_max = 16,
+		.num_queues = queues,
+		.max_discard_sectors = 1 << 16, .max_discard_seg = 1,
+		.max_write_zeroes_sectors = 1 << 16, .max_write_zeroes_seg = 1,
+		.write_zeroes_may_unmap = 1,
+		.order = VDEV_ORDER_RANDOM,
+		.order_seed = 1,
+	};
 }
 
-static int mb_write_config(void *t, uint32_t off, const void *buf, uint32_t len)
+/* Make the disk and open it on all its queues. */
+static struct uvio_blk *open_disk(struct model_blk_cfg cfg, struct model_blk **mb)
 {
-	if (off + len > sizeof(mb_of(t)->cfg))
-		return -EINVAL;
-	memcpy((uint8_t *)&mb_of(t)->cfg + off, buf, len);
-	return 0;
-}
-
-static uint8_t mb_get_status(void *t)
-{
-	struct mblk *mb = t;
-
-	return mb->status | (__atomic_load_n(&mb->gone, __ATOMIC_ACQUIRE) ?
-			     VIRTIO_CONFIG_S_NEEDS_RESET : 0);
-}
-static void mb_set_status(void *t, uint8_t s) { mb_of(t)->status = s; }
-static uint64_t mb_get_features(void *t) { return mb_of(t)->offered; }
-static bool mb_is_legacy(void *t) { (void)t; return false; }
-static uint16_t mb_max_queues(void *t) { return mb_of(t)->nq; }
-
-static int mb_set_features(void *t, uint64_t f)
-{
-	mb_of(t)->features = f;
-	return 0;
-}
-
-static uint16_t mb_queue_max_size(void *t, uint16_t q)
-{
-	return q < mb_of(t)->nq ? MB_QSIZE : 0;
-}
-
-static void mb_del_queue(void *t, uint16_t q)
-{
-	struct mblk *mb = t;
-
-	if (q < MB_QUEUES && mb->m[q]) {
-		vdev_model_destroy(mb->m[q]);
-		mb->m[q] = NULL;
-	}
-}
-
-static int mb_reset(void *t)
-{
-	struct mblk *mb = t;
-
-	mb->status = 0;
-	for (uint16_t q = 0; q < MB_QUEUES; q++)
-		mb_del_queue(t, q);
-	return 0;
-}
-
-static int mb_setup_queue(void *t, uint16_t q, uint16_t size,
-			  const struct uvio_vq_addrs *addrs)
-{
-	struct mblk *mb = t;
-
-	mb->m[q] = vdev_model_create(addrs, size, mb->features);
-	return mb->m[q] ? 0 : -ENOMEM;
-}
-
-static bool mb_bad_range(struct mblk *mb, uint64_t sector, uint64_t len)
-{
-	uint64_t off = sector * 512;
-
-	if (off > mb->capacity || len > mb->capacity - off)
-		return true;
-	return mb->fail_sector >= sector && mb->fail_sector < sector + (len + 511) / 512;
-}
-
-/* One request (spec 5.2.6): header and data out, data and status in. */
-static void mb_request(struct mblk *mb, uint16_t q, struct vdev_buf *b)
-{
-	uint8_t *sc = mb->scratch[q];
-	size_t got = vdev_buf_read(b, sc, MB_SCRATCH);
-	uint32_t inlen = b->in_len ? b->in_len - 1 : 0;
-	struct virtio_blk_outhdr h;
-	struct virtio_blk_discard_write_zeroes r;
-	uint8_t st = VIRTIO_BLK_S_OK;
-
-	memcpy(&h, sc, sizeof(h));
-	switch (h.type) {
-	case VIRTIO_BLK_T_IN:
-		if (mb_bad_range(mb, h.sector, inlen))
-			st = VIRTIO_BLK_S_IOERR;
-		else
-			memcpy(sc, mb->disk + h.sector * 512, inlen);
-		break;
-	case VIRTIO_BLK_T_OUT:
-		if (mb_bad_range(mb, h.sector, got - sizeof(h))) {
-			st = VIRTIO_BLK_S_IOERR;
-			break;
-		}
-		memcpy(mb->disk + h.sector * 512, sc + sizeof(h), got - sizeof(h));
-		for (uint64_t s = 0; s < (got - sizeof(h)) / 512; s++)
-			mb->writes[h.sector + s]++;
-		break;
-	case VIRTIO_BLK_T_FLUSH:
-		mb->flushes[q]++;
-		break;
-	case VIRTIO_BLK_T_GET_ID:
-		memset(sc, 0, inlen);
-		memcpy(sc, "uvio-model-disk", 15);
-		break;
-	case VIRTIO_BLK_T_DISCARD:
-	case VIRTIO_BLK_T_WRITE_ZEROES:
-		memcpy(&r, sc + sizeof(h), sizeof(r));
-		if (mb_bad_range(mb, r.sector, (uint64_t)r.num_sectors * 512))
-			st = VIRTIO_BLK_S_IOERR;
-		else
-			memset(mb->disk + r.sector * 512, 0, (size_t)r.num_sectors * 512);
-		break;
-	default:
-		st = VIRTIO_BLK_S_UNSUPP;
-	}
-	sc[inlen] = st;
-	vdev_buf_write(b, sc, inlen + 1);
-}
-
-/* The device works when kicked, on the kicking thread, and completes in a
- * random order. */
-/* Count requests; at the next loss, break every queue: what is in the
- * rings is never answered. True when the back-end is gone. */
-static bool mb_lose(struct mblk *mb, unsigned n)
-{
-	bool gone;
-
-	pthread_mutex_lock(&mb->lock);
-	mb->requests += n;
-	if (!mb->gone && mb->next_lose < mb->nlose &&
-	    mb->requests >= mb->lose_at[mb->next_lose]) {
-		mb->next_lose++;
-		__atomic_store_n(&mb->gone, true, __ATOMIC_RELEASE);
-		for (uint16_t i = 0; i < mb->nq; i++)
-			if (uvio_dev_queue(mb->dev, i))
-				uvio_vq_set_broken(uvio_dev_queue(mb->dev, i),
-						   "model back-end gone");
-	}
-	gone = mb->gone;
-	pthread_mutex_unlock(&mb->lock);
-	return gone;
-}
-
-static void mb_notify(void *t, uint16_t q, uint32_t data)
-{
-	struct mblk *mb = t;
-	int n;
-
-	(void)data;
-	if (__atomic_load_n(&mb->gone, __ATOMIC_ACQUIRE))
-		return;
-	n = vdev_model_pop_all(mb->m[q]);
-	if (n > 0 && mb->nlose && mb_lose(mb, (unsigned)n))
-		return;
-	if (n < 0 && !mb->error[0])
-		snprintf(mb->error, sizeof(mb->error), "%s", vdev_model_error(mb->m[q]));
-	for (unsigned i = 0; i < vdev_model_pending(mb->m[q]); i++)
-		mb_request(mb, q, vdev_model_pending_at(mb->m[q], i));
-	vdev_model_push_all(mb->m[q], VDEV_ORDER_RANDOM, (uint32_t)rand());
-}
-
-static void mb_destroy(void *t)
-{
-	mb_reset(t);  /* the test owns the disk and looks at it afterwards */
-}
-
-static const struct uvio_transport_ops mb_ops = {
-	.name = "model",
-	.read_config = mb_read_config, .write_config = mb_write_config,
-	.get_status = mb_get_status, .set_status = mb_set_status,
-	.reset = mb_reset, .get_features = mb_get_features,
-	.set_features = mb_set_features, .is_legacy = mb_is_legacy,
-	.max_queues = mb_max_queues, .queue_max_size = mb_queue_max_size,
-	.setup_queue = mb_setup_queue, .del_queue = mb_del_queue,
-	.notify_queue = mb_notify, .destroy = mb_destroy,
-};
-
-#define FBIT(b) (1ULL << (b))
-
-static struct mblk *mb_new(uint64_t capacity, uint16_t nq, bool packed, bool indirect)
-{
-	struct mblk *mb = calloc(1, sizeof(*mb));
-
-	assert_non_null(mb);
-	mb->capacity = capacity;
-	mb->nq = nq;
-	mb->disk = calloc(1, capacity);
-	mb->writes = calloc(capacity / 512, sizeof(*mb->writes));
-	assert_non_null(mb->disk);
-	assert_non_null(mb->writes);
-	for (int q = 0; q < nq; q++)
-		assert_non_null(mb->scratch[q] = malloc(MB_SCRATCH));
-	mb->fail_sector = UINT64_MAX;
-	pthread_mutex_init(&mb->lock, NULL);
-	mb->offered = FBIT(VIRTIO_F_VERSION_1) | FBIT(VIRTIO_BLK_F_FLUSH) |
-		      FBIT(VIRTIO_BLK_F_BLK_SIZE) | FBIT(VIRTIO_BLK_F_SEG_MAX) |
-		      FBIT(VIRTIO_BLK_F_MQ) | FBIT(VIRTIO_BLK_F_WRITE_ZEROES) |
-		      FBIT(VIRTIO_BLK_F_DISCARD) |
-		      (packed ? FBIT(VIRTIO_F_RING_PACKED) : 0) |
-		      (indirect ? FBIT(VIRTIO_RING_F_INDIRECT_DESC) : 0);
-	mb->cfg.capacity = capacity / 512;
-	mb->cfg.blk_size = 512;
-	mb->cfg.seg_max = 16;
-	mb->cfg.num_queues = nq;
-	mb->cfg.max_discard_sectors = 1 << 16;
-	mb->cfg.max_discard_seg = 1;
-	mb->cfg.max_write_zeroes_sectors = 1 << 16;
-	mb->cfg.max_write_zeroes_seg = 1;
-	mb->cfg.write_zeroes_may_unmap = 1;
-	return mb;
-}
-
-static void mb_free(struct mblk *mb)
-{
-	assert_string_equal(mb->error, "");
-	for (int q = 0; q < MB_QUEUES; q++)
-		free(mb->scratch[q]);
-	free(mb->disk);
-	free(mb->writes);
-	pthread_mutex_destroy(&mb->lock);
-	free(mb);
-}
-
-static struct uvio_blk *mb_open(struct mblk *mb, uint16_t queues)
-{
-	struct uvio_blk_opts bo = { .queues = queues };
+	struct uvio_blk_opts bo = { .queues = cfg.num_queues };
 	struct uvio_err err = { 0 };
 	struct uvio_dev *dev;
 	struct uvio_blk *blk;
 
-	if (uvio_dev_create(&mb_ops, mb, "model-blk", -1, &dev, &err) ||
-	    uvio_blk_open(dev, &bo, &blk, &err))
+	*mb = model_blk_create(&cfg, &dev);
+	assert_non_null(*mb);
+	if (uvio_blk_open(dev, &bo, &blk, &err))
 		fail_msg("model device: %s", err.msg);
-	mb->dev = dev;
-	assert_int_equal(uvio_blk_get_info(blk)->queues, queues);
+	assert_int_equal(uvio_blk_get_info(blk)->queues, cfg.num_queues);
 	return blk;
+}
+
+/* Close, and the device saw the driver break no rule of the spec. */
+static void close_disk(struct uvio_blk *blk, struct model_blk *mb)
+{
+	struct model_dev *m = model_blk_dev(mb);
+
+	uvio_blk_close(blk);
+	if (model_dev_violations(m))
+		fail_msg("%u violations, the first: %s", model_dev_violations(m),
+			 model_dev_error(m));
+	model_blk_put(mb);
 }
 
 /* Parse, check against the device, run: like main() without the output. */
@@ -752,17 +528,38 @@ static void run_bench(struct uvio_blk *blk, const struct bb_link *link,
 		  ARGV("-d", "model", __VA_ARGS__))
 
 /* Every unit of the disk carries the stamp of `seed`. */
-static void assert_disk_stamped(const struct mblk *mb, uint32_t unit, uint64_t seed)
+static void assert_disk_stamped(struct model_blk *mb, uint32_t unit, uint64_t seed)
 {
-	for (uint64_t off = 0; off < mb->capacity; off += unit)
-		assert_int_equal(bb_unit_check(mb->disk + off, unit, off / unit, seed, 1,
-					       NULL, 0), BB_UNIT_OK);
+	for (uint64_t off = 0; off < model_blk_disk_size(mb); off += unit)
+		assert_int_equal(bb_unit_check(model_blk_disk(mb) + off, unit, off / unit,
+					       seed, 1, NULL, 0), BB_UNIT_OK);
+}
+
+/* The device wrote each sector (OUT requests it did) min..max times. */
+static void assert_sector_writes(struct model_blk *mb, uint32_t min, uint32_t max)
+{
+	uint64_t n = model_blk_disk_size(mb) / 512;
+	uint32_t *writes = calloc(n, sizeof(*writes));
+
+	assert_non_null(writes);
+	for (unsigned i = 0; i < model_blk_nreqs(mb); i++) {
+		const struct model_blk_req *r = model_blk_req_at(mb, i);
+
+		if (r->type == VIRTIO_BLK_T_OUT && r->status == VIRTIO_BLK_S_OK)
+			for (uint64_t s = r->sector; s < r->sector + r->data_len / 512; s++)
+				writes[s]++;
+	}
+	for (uint64_t s = 0; s < n; s++)
+		if (writes[s] < min || writes[s] > max)
+			fail_msg("sector %llu written %u times", (unsigned long long)s,
+				 writes[s]);
+	free(writes);
 }
 
 static void test_model_seq_write_read_verify(void **state)
 {
-	struct mblk *mb = mb_new(4 << 20, 1, false, true);
-	struct uvio_blk *blk = mb_open(mb, 1);
+	struct model_blk *mb;
+	struct uvio_blk *blk = open_disk(disk_cfg(4 << 20, 1, false, true), &mb);
 	struct bb_opts o;
 	struct bb_result r;
 
@@ -771,8 +568,7 @@ static void test_model_seq_write_read_verify(void **state)
 	assert_false(bb_result_failed(&r));
 	assert_int_equal(r.c.writes, 1024);  /* one pass: the whole device */
 	assert_int_equal(r.c.bytes, 4 << 20);
-	for (uint64_t s = 0; s < (4 << 20) / 512; s++)
-		assert_int_equal(mb->writes[s], 1);
+	assert_sector_writes(mb, 1, 1);
 	assert_disk_stamped(mb, 4096, 5);
 
 	RUN(blk, &o, &r, "--rw", "read", "--verify", "--seed", "5", "--iodepth", "4");
@@ -782,18 +578,17 @@ static void test_model_seq_write_read_verify(void **state)
 	assert_int_equal(r.c.verify_failed, 0);
 
 	/* one flipped byte: one bad unit, and the run fails */
-	mb->disk[777 * 4096 + 100] ^= 0x40;
+	model_blk_disk(mb)[777 * 4096 + 100] ^= 0x40;
 	RUN(blk, &o, &r, "--rw", "read", "--verify", "--seed", "5");
 	assert_int_equal(r.c.verify_failed, 1);
 	assert_true(bb_result_failed(&r));
-	uvio_blk_close(blk);
-	mb_free(mb);
+	close_disk(blk, mb);
 }
 
 static void test_model_randwrite_multiqueue(void **state)
 {
-	struct mblk *mb = mb_new(4 << 20, 4, true, true);
-	struct uvio_blk *blk = mb_open(mb, 4);
+	struct model_blk *mb;
+	struct uvio_blk *blk = open_disk(disk_cfg(4 << 20, 4, true, true), &mb);
 	struct bb_opts o;
 	struct bb_result r;
 
@@ -802,8 +597,7 @@ static void test_model_randwrite_multiqueue(void **state)
 	    "--queues", "4", "--iodepth", "16");
 	assert_false(bb_result_failed(&r));
 	assert_int_equal(r.c.writes, 512);
-	for (uint64_t s = 0; s < (4 << 20) / 512; s++)  /* a permutation */
-		assert_int_equal(mb->writes[s], 1);
+	assert_sector_writes(mb, 1, 1);  /* a permutation */
 	assert_disk_stamped(mb, 4096, 77);
 
 	RUN(blk, &o, &r, "--rw", "randread", "--verify", "--seed", "77", "--bs", "8k",
@@ -817,16 +611,15 @@ static void test_model_randwrite_multiqueue(void **state)
 	assert_false(bb_result_failed(&r));
 	assert_int_equal(r.c.writes, 3000);
 	assert_disk_stamped(mb, 4096, 77);
-	uvio_blk_close(blk);
-	mb_free(mb);
+	close_disk(blk, mb);
 }
 
 /* No indirect descriptors, 64-entry ring, iodepth 64: -EAGAIN all along;
  * randrw with verify keeps in-flight blocks apart on a small disk. */
 static void test_model_backpressure_randrw(void **state)
 {
-	struct mblk *mb = mb_new(1 << 20, 2, false, false);
-	struct uvio_blk *blk = mb_open(mb, 2);
+	struct model_blk *mb;
+	struct uvio_blk *blk = open_disk(disk_cfg(1 << 20, 2, false, false), &mb);
 	struct bb_opts o;
 	struct bb_result r;
 
@@ -839,33 +632,31 @@ static void test_model_backpressure_randrw(void **state)
 	assert_true(r.c.verify_skipped > 0);
 	assert_int_equal(r.c.verify_checked + r.c.verify_skipped, r.c.reads);
 	assert_true(r.c.queue_full > 0);  /* back-pressure happened */
-	uvio_blk_close(blk);
-	mb_free(mb);
+	close_disk(blk, mb);
 }
 
 static void test_model_io_error(void **state)
 {
-	struct mblk *mb = mb_new(1 << 20, 1, false, true);
-	struct uvio_blk *blk = mb_open(mb, 1);
+	struct model_blk *mb;
+	struct uvio_blk *blk = open_disk(disk_cfg(1 << 20, 1, false, true), &mb);
 	struct bb_opts o;
 	struct bb_result r;
 
 	(void)state;
-	mb->fail_sector = 100;  /* in block 12 of 4k */
+	model_blk_set_bad_sector(mb, 100);  /* in block 12 of 4k */
 	RUN(blk, &o, &r, "--rw", "read", "--io-count", "256", "--iodepth", "4");
 	assert_int_equal(r.c.ios, 256);
 	assert_int_equal(r.c.errors, 1);
 	assert_int_equal(r.c.by_errno[EIO], 1);
 	assert_int_equal(r.c.bytes, 255 * 4096);
 	assert_true(bb_result_failed(&r));
-	uvio_blk_close(blk);
-	mb_free(mb);
+	close_disk(blk, mb);
 }
 
 static void test_model_flush_and_reports(void **state)
 {
-	struct mblk *mb = mb_new(1 << 20, 1, false, true);
-	struct uvio_blk *blk = mb_open(mb, 1);
+	struct model_blk *mb;
+	struct uvio_blk *blk = open_disk(disk_cfg(1 << 20, 1, false, true), &mb);
 	char logpath[] = "/tmp/blkbench-test-XXXXXX";
 	struct bb_opts o;
 	struct bb_result r;
@@ -882,7 +673,7 @@ static void test_model_flush_and_reports(void **state)
 	    "--iodepth", "4", "--latency-log", logpath);
 	assert_false(bb_result_failed(&r));
 	assert_int_equal(r.c.flushes, 10);
-	assert_int_equal(mb->flushes[0], 10);
+	assert_int_equal(model_blk_count(mb, VIRTIO_BLK_T_FLUSH), 10);
 	f = fopen(logpath, "r");
 	assert_non_null(f);
 	while (fgets(line, sizeof(line), f)) {
@@ -912,61 +703,85 @@ static void test_model_flush_and_reports(void **state)
 	assert_non_null(strstr(text, "IOPS:"));
 	assert_non_null(strstr(text, "p99.9"));
 	free(text);
-	uvio_blk_close(blk);
-	mb_free(mb);
+	close_disk(blk, mb);
 }
 
 static void test_model_ops(void **state)
 {
-	struct mblk *mb = mb_new(1 << 20, 1, false, true);
-	struct uvio_blk *blk = mb_open(mb, 1);
+	struct model_blk_cfg cfg;
+	struct model_blk *mb;
+	struct uvio_blk *blk = open_disk(disk_cfg(1 << 20, 1, false, true), &mb);
 	struct bb_opts o;
 	char m[256];
 
 	(void)state;
-	memset(mb->disk, 0xab, 1 << 20);
+	memset(model_blk_disk(mb), 0xab, 1 << 20);
 	assert_int_equal(PARSE(&o, m, "-d", "x", "--op", "write-zeroes", "--offset", "8k",
 			       "--size", "16k", "--unmap"), 0);
 	assert_int_equal(bb_opts_check_device(&o, uvio_blk_get_info(blk), m, sizeof(m)), 0);
 	assert_int_equal(bb_run_op(&o, blk), 0);
-	assert_true(bb_is_zero(mb->disk + 8192, 16384));
-	assert_int_equal(mb->disk[8191], 0xab);
-	assert_int_equal(mb->disk[8192 + 16384], 0xab);
+	assert_true(bb_is_zero(model_blk_disk(mb) + 8192, 16384));
+	assert_int_equal(model_blk_disk(mb)[8191], 0xab);
+	assert_int_equal(model_blk_disk(mb)[8192 + 16384], 0xab);
 	assert_int_equal(PARSE(&o, m, "-d", "x", "--op", "get-id"), 0);
 	assert_int_equal(bb_opts_check_device(&o, uvio_blk_get_info(blk), m, sizeof(m)), 0);
 	assert_int_equal(bb_run_op(&o, blk), 0);
 	assert_int_equal(PARSE(&o, m, "-d", "x", "--op", "flush"), 0);
 	assert_int_equal(bb_run_op(&o, blk), 0);
-	assert_int_equal(mb->flushes[0], 1);
-	uvio_blk_close(blk);
+	assert_int_equal(model_blk_count(mb, VIRTIO_BLK_T_FLUSH), 1);
+	close_disk(blk, mb);
 
-	mb->offered &= ~(FBIT(VIRTIO_BLK_F_DISCARD));
-	blk = mb_open(mb, 1);
+	cfg = disk_cfg(1 << 20, 1, false, true);
+	cfg.features &= ~BIT(VIRTIO_BLK_F_DISCARD);
+	blk = open_disk(cfg, &mb);
 	assert_int_equal(PARSE(&o, m, "-d", "x", "--op", "discard", "--size", "4k"), 0);
 	assert_int_equal(bb_opts_check_device(&o, uvio_blk_get_info(blk), m, sizeof(m)), 0);
 	assert_int_equal(bb_run_op(&o, blk), 1);  /* -ENOTSUP */
-	uvio_blk_close(blk);
-	mb_free(mb);
+	close_disk(blk, mb);
 }
 
 /* ---- --reconnect against a model back-end that goes away ---- */
 
-static struct mblk *link_mb;  /* the device behind model_link */
+/* The link to the disk: a reconnect brings its back-end back (unless
+ * refused) and arms the next loss. */
+struct link_state {
+	struct model_blk *mb;
+	const uint64_t *lose_at;  /* request numbers, ascending, then 0 */
+	bool refuse;
+	unsigned reconnects;
+};
+
+static struct link_state link_state;
+
+static void arm_next_loss(void)
+{
+	model_blk_disconnect_at(link_state.mb, *link_state.lose_at);
+	if (*link_state.lose_at)
+		link_state.lose_at++;
+}
+
+/* model_link leads to mb, whose back-end goes away at each of lose_at. */
+static void link_disk(struct model_blk *mb, const uint64_t *lose_at)
+{
+	link_state = (struct link_state){ .mb = mb, .lose_at = lose_at };
+	arm_next_loss();
+}
 
 static bool model_lost(struct uvio_blk *blk)
 {
 	(void)blk;
-	return __atomic_load_n(&link_mb->gone, __ATOMIC_ACQUIRE);
+	return !model_dev_connected(model_blk_dev(link_state.mb));
 }
 
 static int model_reconnect(struct uvio_blk *blk, int timeout_ms, struct uvio_err *err)
 {
 	(void)blk;
 	assert_true(timeout_ms > 0 && timeout_ms <= RECONNECT_TRY_MS);
-	if (link_mb->refuse)
+	if (link_state.refuse)
 		return uvio_err_set(err, -ECONNREFUSED, "model: nobody listens");
-	link_mb->reconnects++;
-	__atomic_store_n(&link_mb->gone, false, __ATOMIC_RELEASE);
+	link_state.reconnects++;
+	model_dev_reconnect(model_blk_dev(link_state.mb));
+	arm_next_loss();
 	return 0;
 }
 
@@ -981,8 +796,8 @@ static void assert_balanced(const struct bb_counters *c)
  * reconnect, and every block ends up written exactly once on the disk. */
 static void test_model_reconnect_write(void **state)
 {
-	struct mblk *mb = mb_new(4 << 20, 2, false, true);
-	struct uvio_blk *blk = mb_open(mb, 2);
+	struct model_blk *mb;
+	struct uvio_blk *blk = open_disk(disk_cfg(4 << 20, 2, false, true), &mb);
 	struct bb_opts o;
 	struct bb_result r;
 	char *text = NULL;
@@ -990,14 +805,11 @@ static void test_model_reconnect_write(void **state)
 	FILE *f;
 
 	(void)state;
-	link_mb = mb;
-	mb->nlose = 2;
-	mb->lose_at[0] = 300;
-	mb->lose_at[1] = 700;
+	link_disk(mb, (const uint64_t[]){ 300, 700, 0 });
 	RUN_LINK(blk, &model_link, &o, &r, "--rw", "randwrite", "--verify", "--seed", "9",
 		 "--queues", "2", "--iodepth", "8", "--reconnect", "5");
 	assert_int_equal(r.reconnects, 2);
-	assert_int_equal(mb->reconnects, 2);
+	assert_int_equal(link_state.reconnects, 2);
 	assert_false(bb_result_failed(&r));
 	assert_balanced(&r.c);
 	assert_true(r.c.completed_error > 0);
@@ -1010,8 +822,7 @@ static void test_model_reconnect_write(void **state)
 	assert_int_equal(r.c.writes, 1024 + r.c.completed_error);
 	/* Some writes the device did may have been reported failed (the
 	 * other queue broke under them): redone, written twice. */
-	for (uint64_t s = 0; s < (4 << 20) / 512; s++)
-		assert_true(mb->writes[s] >= 1);
+	assert_sector_writes(mb, 1, UINT32_MAX);
 	assert_disk_stamped(mb, 4096, 9);
 
 	f = open_memstream(&text, &len);
@@ -1028,25 +839,21 @@ static void test_model_reconnect_write(void **state)
 	assert_non_null(strstr(text, "reconnects: 2"));
 	assert_non_null(strstr(text, "result:    ok"));
 	free(text);
-	uvio_blk_close(blk);
-	mb_free(mb);
+	close_disk(blk, mb);
 }
 
 /* randrw with flushes: reads, writes and flushes are redone, and reads
  * still only check what this run wrote. */
 static void test_model_reconnect_randrw(void **state)
 {
-	struct mblk *mb = mb_new(1 << 20, 2, false, false);
-	struct uvio_blk *blk = mb_open(mb, 2);
+	struct model_blk *mb;
+	struct uvio_blk *blk = open_disk(disk_cfg(1 << 20, 2, false, false), &mb);
 	struct bb_opts o;
 	struct bb_result r;
 
 	(void)state;
-	link_mb = mb;
-	mb->nlose = 3;
-	mb->lose_at[0] = 1000;
-	mb->lose_at[1] = 1001;  /* at once again: the first redo fails too */
-	mb->lose_at[2] = 4000;
+	/* 1001: at once again, the first redo fails too */
+	link_disk(mb, (const uint64_t[]){ 1000, 1001, 4000, 0 });
 	RUN_LINK(blk, &model_link, &o, &r, "--rw", "randrw", "--verify", "--seed", "4",
 		 "--queues", "2", "--iodepth", "32", "--io-count", "8000",
 		 "--flush-every", "16", "--reconnect", "5");
@@ -1058,25 +865,22 @@ static void test_model_reconnect_randrw(void **state)
 	assert_true(r.c.verify_checked > 0);
 	assert_int_equal(r.c.ios + r.c.flushes, r.c.completed_ok + r.c.completed_error);
 	assert_int_equal(r.c.bytes, 8000 * 4096);  /* every I/O ok once in the end */
-	uvio_blk_close(blk);
-	mb_free(mb);
+	close_disk(blk, mb);
 }
 
 /* Nobody comes back: the failed I/Os stay undone and the run fails; the
  * counters still add up. Without --reconnect the loss stops the run. */
 static void test_model_reconnect_fails(void **state)
 {
-	struct mblk *mb = mb_new(1 << 20, 1, false, true);
-	struct uvio_blk *blk = mb_open(mb, 1);
+	struct model_blk *mb;
+	struct uvio_blk *blk = open_disk(disk_cfg(1 << 20, 1, false, true), &mb);
 	struct bb_opts o;
 	struct bb_result r;
 	uint64_t t0 = bb_now_ns();
 
 	(void)state;
-	link_mb = mb;
-	mb->refuse = true;
-	mb->nlose = 1;
-	mb->lose_at[0] = 50;
+	link_disk(mb, (const uint64_t[]){ 50, 0 });
+	link_state.refuse = true;
 	RUN_LINK(blk, &model_link, &o, &r, "--rw", "write", "--verify", "--iodepth", "4",
 		 "--reconnect", "0.3");
 	assert_true(bb_now_ns() - t0 >= 300000000ull);
@@ -1087,13 +891,10 @@ static void test_model_reconnect_fails(void **state)
 	assert_true(r.c.completed_error > 0);
 	assert_int_equal(r.c.unrecovered, r.c.redo);
 	assert_int_equal(r.c.resubmitted, 0);
-	uvio_blk_close(blk);
+	close_disk(blk, mb);
 
-	mb->refuse = false;
-	__atomic_store_n(&mb->gone, false, __ATOMIC_RELEASE);
-	mb->next_lose = 0;
-	mb->requests = 0;
-	blk = mb_open(mb, 1);
+	blk = open_disk(disk_cfg(1 << 20, 1, false, true), &mb);
+	link_disk(mb, (const uint64_t[]){ 50, 0 });
 	RUN_LINK(blk, &model_link, &o, &r, "--rw", "write", "--iodepth", "4",
 		 "--io-count", "200");
 	assert_true(bb_result_failed(&r));
@@ -1101,9 +902,7 @@ static void test_model_reconnect_fails(void **state)
 	assert_int_equal(r.reconnects, 0);
 	assert_int_equal(r.c.redo, 0);
 	assert_balanced(&r.c);
-	uvio_blk_close(blk);
-	__atomic_store_n(&mb->gone, false, __ATOMIC_RELEASE);
-	mb_free(mb);
+	close_disk(blk, mb);
 }
 
 static int model_group_setup(void **state)

@@ -49,7 +49,7 @@ void uvio_vu_conn_lost(struct vu *v, const char *why)
 {
 	char msg[160];
 
-	if (!atomic_exchange(&v->connected, false))
+	if (!atomic_load(&v->connected) || atomic_exchange(&v->losing, true))
 		return;
 	/* Shut, not close: the watcher may be polling this fd. */
 	if (v->fd >= 0)
@@ -63,6 +63,8 @@ void uvio_vu_conn_lost(struct vu *v, const char *why)
 		v->q[q].live = false;
 	}
 	v->mem_sent = false;
+	/* Last: whoever sees the back-end gone sees its queues broken too. */
+	atomic_store(&v->connected, false);
 }
 
 /* Lose the connection with the reason as the error; returns rc. */
@@ -400,6 +402,7 @@ int uvio_vu_establish(struct vu *v, int timeout_ms, bool first, struct uvio_err 
 	v->fd = fd;
 	v->status = 0;
 	v->mem_sent = false;
+	atomic_store(&v->losing, false);
 	atomic_store(&v->connected, true);
 	rc = hello(v, first);
 	if (rc) {

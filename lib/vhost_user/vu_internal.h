@@ -56,6 +56,7 @@ struct vu {
 	struct vu_queue *q;         /* nqueues entries */
 	struct uvio_dev *dev;       /* set once the device exists */
 	atomic_bool connected;
+	atomic_bool losing;         /* elects the one uvio_vu_conn_lost() that runs */
 	/* The hang-up watcher. */
 	bool watching;
 	pthread_t watcher;

@@ -200,6 +200,15 @@ void pf_frame_write(const struct pf_frame_tmpl *t, void *out, uint32_t flow,
 	pf_put16(udp + 6, sum ? (uint16_t)sum : 0xffff);   /* RFC 768: 0 = none */
 }
 
+void pf_frame_write_headers(const struct pf_frame_tmpl *t, void *out,
+			    uint16_t flow_port_off)
+{
+	uint8_t *f = out;
+
+	memcpy(f, t->bytes, PF_HDRS_LEN);   /* the template's UDP checksum is 0 */
+	pf_put16(f + OFF_UDP, (uint16_t)(t->src_port + flow_port_off));
+}
+
 /* ---- pacing ---- */
 
 #define NS 1000000000ull

@@ -53,6 +53,11 @@ void pf_usage(FILE *f)
 "                        ff:ff:ff:ff:ff:ff; 198.18.0.1 -> 198.18.0.2,\n"
 "                        1024 -> 1025)\n"
 "  --flows N             txonly: vary the UDP source port over N values (1)\n"
+"  --fill full|headers   txonly: write whole frames with sequence numbers and\n"
+"                        a CRC for the far end to check (full, the default),\n"
+"                        or the 42 header bytes only, as testpmd's txonly\n"
+"                        does (headers: the payload is whatever the buffer\n"
+"                        held and cannot be checked)\n"
 "  -h, --help\n"
 "Counters: tx = frames the driver took (\"sent\"; txonly --count N ends at\n"
 "N); lost = of those, in flight when a back-end went away; drops = frames\n"
@@ -205,7 +210,7 @@ enum {
 	O_MODE = 256, O_QUEUES, O_BURST, O_PKT_SIZE, O_MTU_FRAMES, O_COUNT,
 	O_DURATION, O_RATE, O_STATS, O_JSON, O_PCAP, O_PCAP_COUNT, O_PROMISC,
 	O_OFFLOAD, O_SRC_MAC, O_DST_MAC, O_SRC_IP, O_DST_IP, O_SRC_PORT,
-	O_DST_PORT, O_FLOWS, O_NO_PACKED, O_NO_MRG, O_RECONNECT, O_VLAN,
+	O_DST_PORT, O_FLOWS, O_FILL, O_NO_PACKED, O_NO_MRG, O_RECONNECT, O_VLAN,
 };
 
 static const struct option long_opts[] = {
@@ -234,6 +239,7 @@ static const struct option long_opts[] = {
 	{ "src-port", required_argument, NULL, O_SRC_PORT },
 	{ "dst-port", required_argument, NULL, O_DST_PORT },
 	{ "flows", required_argument, NULL, O_FLOWS },
+	{ "fill", required_argument, NULL, O_FILL },
 	{ "reconnect", required_argument, NULL, O_RECONNECT },
 	{ "vlan", required_argument, NULL, O_VLAN },
 	{ NULL, 0, NULL, 0 },
@@ -395,6 +401,12 @@ static int one_opt(struct pf_opts *o, int c, const char *arg, bool *have_mode,
 		if (!*arg)
 			return bad(err, errlen, "--pcap: empty file name");
 		o->pcap = arg;
+		return 0;
+	case O_FILL:
+		if (strcmp(arg, "full") && strcmp(arg, "headers"))
+			return bad(err, errlen, "--fill %s: expected full or "
+				    "headers", arg);
+		o->fill_headers = !strcmp(arg, "headers");
 		return 0;
 	case O_PROMISC:
 		if (strcmp(arg, "on") && strcmp(arg, "off"))

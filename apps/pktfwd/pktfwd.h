@@ -71,6 +71,7 @@ struct pf_opts {
 	uint32_t src_ip, dst_ip;    /* host order */
 	uint16_t src_port, dst_port;
 	unsigned flows;
+	bool fill_headers;          /* txonly: write the headers only (--fill) */
 	double reconnect;           /* seconds to wait for a vhost-user
 				     * back-end that went away; 0 = give up */
 	uint16_t vlans[PF_MAX_VLANS]; /* --vlan: added to every port's filter */
@@ -156,6 +157,11 @@ void pf_tmpl_init(struct pf_frame_tmpl *t, const struct pf_frame_params *p);
  * a device checksum offload wants. */
 void pf_frame_write(const struct pf_frame_tmpl *t, void *out, uint32_t flow,
 		    uint16_t flow_port_off, uint64_t seq, bool partial_csum);
+/* Only the Ethernet, IPv4 and UDP headers (PF_HDRS_LEN bytes), UDP
+ * checksum 0 ("none", RFC 768): what testpmd's txonly writes per frame.
+ * The payload keeps whatever the buffer held, so no checker can verify it. */
+void pf_frame_write_headers(const struct pf_frame_tmpl *t, void *out,
+			    uint16_t flow_port_off);
 
 /* Per-flow sequence checker: what one receiving thread saw. */
 #define PF_SEQ_WINDOW 1024      /* bits of history per flow */

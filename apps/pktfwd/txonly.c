@@ -61,7 +61,7 @@ static unsigned tx_make(struct pf_thread *t, unsigned p, struct tx_port *tp,
 			struct uvio_pkt_cache *cache, unsigned want)
 {
 	struct pf_ctx *ctx = t->ctx;
-	bool csum = ctx->port[p].tx_csum;
+	bool csum = ctx->port[p].tx_csum && !ctx->o.fill_headers;
 
 	if (!uvio_pkt_alloc_bulk(ctx->tx_pool, cache, tp->pend, want))
 		return 0;
@@ -73,8 +73,11 @@ static unsigned tx_make(struct pf_thread *t, unsigned p, struct tx_port *tp,
 		uint32_t id = (uint32_t)p << 24 | (uint32_t)t->q << 16 | f;
 
 		tp->next_flow = f + 1 < ctx->o.flows ? f + 1 : 0;
-		pf_frame_write(&tp->tmpl, uvio_pkt_data(k), id, (uint16_t)f,
-			       tp->seq[f]++, csum);
+		if (ctx->o.fill_headers)
+			pf_frame_write_headers(&tp->tmpl, uvio_pkt_data(k), (uint16_t)f);
+		else
+			pf_frame_write(&tp->tmpl, uvio_pkt_data(k), id, (uint16_t)f,
+				       tp->seq[f]++, csum);
 		k->data_len = (uint16_t)tp->tmpl.len;
 		k->pkt_len = tp->tmpl.len;
 		if (csum) {

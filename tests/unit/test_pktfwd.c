@@ -110,6 +110,13 @@ static void test_options_defaults(void **state)
 	assert_false(o.src_mac_set);
 	assert_int_equal(o.dst_mac[0], 0xff);
 	assert_int_equal(o.flows, 1);
+	assert_false(o.fill_headers);
+	assert_int_equal(parse(&o, err, "--mode", "txonly", "-p", "pci:1:0.0",
+			       "--fill", "headers", NULL), 0);
+	assert_true(o.fill_headers);
+	assert_int_equal(parse(&o, err, "--mode", "txonly", "-p", "pci:1:0.0",
+			       "--fill=full", NULL), 0);
+	assert_false(o.fill_headers);
 	/* Parsing again starts from scratch (getopt state reset). */
 	assert_int_equal(parse(&o, err, "--mode", "io", "-p", "pci:1:0.0",
 			       "--burst", "512", NULL), 0);
@@ -123,6 +130,8 @@ static void test_options_errors(void **state)
 {
 	(void)state;
 	USAGE_ERR("unknown mode", "-p", "pci:1:0.0", "--mode", "fwd");
+	USAGE_ERR("--fill half: expected full or headers", "-p", "pci:1:0.0",
+		  "--mode", "txonly", "--fill", "half");
 	USAGE_ERR("--burst", "-p", "pci:1:0.0", "--mode", "io", "--burst", "0");
 	USAGE_ERR("--burst", "-p", "pci:1:0.0", "--mode", "io", "--burst", "513");
 	USAGE_ERR("--burst", "-p", "pci:1:0.0", "--mode", "io", "--burst", "-1");
@@ -384,6 +393,29 @@ static void test_frame_build(void **state)
 			assert_int_equal(pf_get32(pl + 14), crc);
 			assert_int_equal(f[len], 0xee);     /* nothing past the end */
 		}
+	}
+}
+
+/* --fill headers: the same 42 header bytes as a full frame but for the UDP
+ * checksum, which says "none"; not one byte of payload written. */
+static void test_frame_headers_only(void **state)
+{
+	static struct pf_frame_tmpl t;
+	static uint8_t full[PF_MAX_FRAME], f[PF_MAX_FRAME];
+	struct pf_frame_params p;
+
+	(void)state;
+	params(&p, 1514);
+	pf_tmpl_init(&t, &p);
+	for (uint16_t poff = 0; poff < 5; poff++) {
+		memset(f, 0xee, sizeof(f));
+		pf_frame_write(&t, full, 7, poff, 9, false);
+		pf_frame_write_headers(&t, f, poff);
+		assert_memory_equal(f, full, PF_HDRS_LEN - 2);
+		assert_int_equal(pf_get16(f + 34), 1024 + poff);
+		assert_int_equal(pf_get16(f + 40), 0);      /* RFC 768: no checksum */
+		for (unsigned i = PF_HDRS_LEN; i < 1514; i++)
+			assert_int_equal(f[i], 0xee);
 	}
 }
 
@@ -858,6 +890,7 @@ int main(void)
 		cmocka_unit_test(test_parse_addresses),
 		cmocka_unit_test(test_crc32c),
 		cmocka_unit_test(test_frame_build),
+		cmocka_unit_test(test_frame_headers_only),
 		cmocka_unit_test(test_frame_partial_csum),
 		cmocka_unit_test(test_csum_finish),
 		cmocka_unit_test_setup_teardown(test_check_clean, ck_setup, ck_teardown),

@@ -258,11 +258,38 @@ static void fwd_loop(struct pf_thread *t)
 
 /* ---- rxonly ---- */
 
+/* Give every frame to the checker, chains made linear first. */
+static void check_frames(struct pf_thread *t, struct uvio_pkt **pkts, unsigned n,
+			 uint8_t *linear)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct uvio_pkt *s = pkts[i];
+		const uint8_t *f = uvio_pkt_data(s);
+		size_t len = s->data_len;
+
+		if (s->nb_segs > 1) {   /* mergeable rx chain */
+			for (len = 0; s && len < LINEAR_MAX; s = s->next) {
+				size_t k = s->data_len;
+
+				if (k > LINEAR_MAX - len)
+					k = LINEAR_MAX - len;
+				memcpy(linear + len, uvio_pkt_data(s), k);
+				len += k;
+			}
+			f = linear;
+		}
+		pf_check_frame(&t->ck, f, len,
+			       pkts[i]->ol_flags & UVIO_PKT_RX_CSUM_OK,
+			       pkts[i]->ol_flags & UVIO_PKT_RX_CSUM_NONE);
+	}
+}
+
 static void rx_loop(struct pf_thread *t, struct uvio_pkt_cache *cache)
 {
 	struct pf_ctx *ctx = t->ctx;
 	struct uvio_pkt *pkts[PF_MAX_BURST];
 	uint8_t *linear = malloc(LINEAR_MAX);
+	bool check = !ctx->o.no_check;
 	unsigned long loops = 0;
 
 	if (!linear) {
@@ -280,28 +307,8 @@ static void rx_loop(struct pf_thread *t, struct uvio_pkt_cache *cache)
 
 			if (!n)
 				continue;
-			for (unsigned i = 0; i < n; i++) {
-				struct uvio_pkt *s = pkts[i];
-				const uint8_t *f = uvio_pkt_data(s);
-				size_t len = s->data_len;
-
-				if (s->nb_segs > 1) {   /* mergeable rx chain */
-					for (len = 0; s && len < LINEAR_MAX;
-					     s = s->next) {
-						size_t k = s->data_len;
-
-						if (k > LINEAR_MAX - len)
-							k = LINEAR_MAX - len;
-						memcpy(linear + len,
-						       uvio_pkt_data(s), k);
-						len += k;
-					}
-					f = linear;
-				}
-				pf_check_frame(&t->ck, f, len,
-					       pkts[i]->ol_flags & UVIO_PKT_RX_CSUM_OK,
-					       pkts[i]->ol_flags & UVIO_PKT_RX_CSUM_NONE);
-			}
+			if (check)
+				check_frames(t, pkts, n, linear);
 			uvio_pkt_free_bulk(cache, pkts, n);
 			handled(ctx, n);
 		}

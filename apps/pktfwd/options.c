@@ -58,6 +58,8 @@ void pf_usage(FILE *f)
 "                        or the 42 header bytes only, as testpmd's txonly\n"
 "                        does (headers: the payload is whatever the buffer\n"
 "                        held and cannot be checked)\n"
+"  --no-check            rxonly: count frames without reading them, as\n"
+"                        testpmd's rxonly does (no sequence or CRC check)\n"
 "  -h, --help\n"
 "Counters: tx = frames the driver took (\"sent\"; txonly --count N ends at\n"
 "N); lost = of those, in flight when a back-end went away; drops = frames\n"
@@ -210,7 +212,7 @@ enum {
 	O_MODE = 256, O_QUEUES, O_BURST, O_PKT_SIZE, O_MTU_FRAMES, O_COUNT,
 	O_DURATION, O_RATE, O_STATS, O_JSON, O_PCAP, O_PCAP_COUNT, O_PROMISC,
 	O_OFFLOAD, O_SRC_MAC, O_DST_MAC, O_SRC_IP, O_DST_IP, O_SRC_PORT,
-	O_DST_PORT, O_FLOWS, O_FILL, O_NO_PACKED, O_NO_MRG, O_RECONNECT, O_VLAN,
+	O_DST_PORT, O_FLOWS, O_FILL, O_NO_CHECK, O_NO_PACKED, O_NO_MRG, O_RECONNECT, O_VLAN,
 };
 
 static const struct option long_opts[] = {
@@ -240,6 +242,7 @@ static const struct option long_opts[] = {
 	{ "dst-port", required_argument, NULL, O_DST_PORT },
 	{ "flows", required_argument, NULL, O_FLOWS },
 	{ "fill", required_argument, NULL, O_FILL },
+	{ "no-check", no_argument, NULL, O_NO_CHECK },
 	{ "reconnect", required_argument, NULL, O_RECONNECT },
 	{ "vlan", required_argument, NULL, O_VLAN },
 	{ NULL, 0, NULL, 0 },
@@ -401,6 +404,9 @@ static int one_opt(struct pf_opts *o, int c, const char *arg, bool *have_mode,
 		if (!*arg)
 			return bad(err, errlen, "--pcap: empty file name");
 		o->pcap = arg;
+		return 0;
+	case O_NO_CHECK:
+		o->no_check = true;
 		return 0;
 	case O_FILL:
 		if (strcmp(arg, "full") && strcmp(arg, "headers"))

@@ -72,6 +72,7 @@ struct pf_opts {
 	uint16_t src_port, dst_port;
 	unsigned flows;
 	bool fill_headers;          /* txonly: write the headers only (--fill) */
+	bool no_check;              /* rxonly: count frames without reading them */
 	double reconnect;           /* seconds to wait for a vhost-user
 				     * back-end that went away; 0 = give up */
 	uint16_t vlans[PF_MAX_VLANS]; /* --vlan: added to every port's filter */

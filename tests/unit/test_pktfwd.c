@@ -111,6 +111,10 @@ static void test_options_defaults(void **state)
 	assert_int_equal(o.dst_mac[0], 0xff);
 	assert_int_equal(o.flows, 1);
 	assert_false(o.fill_headers);
+	assert_false(o.no_check);
+	assert_int_equal(parse(&o, err, "--mode", "rxonly", "-p", "pci:1:0.0",
+			       "--no-check", NULL), 0);
+	assert_true(o.no_check);
 	assert_int_equal(parse(&o, err, "--mode", "txonly", "-p", "pci:1:0.0",
 			       "--fill", "headers", NULL), 0);
 	assert_true(o.fill_headers);

@@ -109,6 +109,8 @@ unset KDIR FWCFG hp got pair id port bdf d
 if [ -d /uvio ]; then cd /uvio || finish 125; else cd /; fi
 
 vsay "running the command"
+# The host's boot watchdog waits for this line (and swallows it).
+echo "UVIO-VM-UP:${UVIO_VM_NONCE:-}"
 # The helpers (vm_bind, ...) are sourced first, on the same line so that the
 # shell's line numbers in error messages are the command's own.
 sh -c ". /etc/uvio-vm/funcs.sh; $(cat /sys/firmware/qemu_fw_cfg/by_name/opt/uvio/cmd/raw)" sh </dev/null

@@ -129,7 +129,7 @@ static double now_s(void)
 static long run_chain(struct uvio_vq *vq, const struct uvio_sg *sg,
 		      unsigned n_out, unsigned n_in, char *why, size_t wlen)
 {
-	struct uvio_vq_used used;
+	struct uvio_vq_used used = { 0 };
 	static int token;
 	double t0 = now_s();
 	int rc = uvio_vq_add(vq, sg, n_out, n_in, &token);
@@ -380,7 +380,7 @@ static int run(void)
 	struct uvio_err err;
 	enum uvio_pci_driver drv;
 	const char *drv_name;
-	uint64_t features;
+	uint64_t features = 0;
 	bool noiommu, packed;
 	uint16_t nq, set = 0;
 	int rc;
@@ -437,7 +437,7 @@ static int run(void)
 
 	nq = uvio_dev_max_queues(dev);
 	for (uint16_t q = 0; q < nq; q++) {
-		struct uvio_vq *vq;
+		struct uvio_vq *vq = NULL;
 		uint16_t max = uvio_dev_queue_max_size(dev, q);
 
 		if (!max)

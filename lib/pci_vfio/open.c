@@ -35,10 +35,10 @@ static int setup_dma(struct uvio_pci_bus *bus,
 int uvio_pci_open(const struct uvio_pci_addr *addr, struct uvio_dev **out,
 		  struct uvio_err *err)
 {
-	const struct uvio_transport_ops *ops;
+	const struct uvio_transport_ops *ops = NULL;
 	struct uvio_pci_info info;
 	struct uvio_pci_bus *bus;
-	void *t;
+	void *t = NULL;
 	int rc;
 
 	if (!addr || !out)

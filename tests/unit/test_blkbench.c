@@ -486,8 +486,8 @@ static struct uvio_blk *open_disk(struct model_blk_cfg cfg, struct model_blk **m
 {
 	struct uvio_blk_opts bo = { .queues = cfg.num_queues };
 	struct uvio_err err = { 0 };
-	struct uvio_dev *dev;
-	struct uvio_blk *blk;
+	struct uvio_dev *dev = NULL;
+	struct uvio_blk *blk = NULL;
 
 	*mb = model_blk_create(&cfg, &dev);
 	assert_non_null(*mb);

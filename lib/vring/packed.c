@@ -137,40 +137,7 @@ int uvio_vq_packed_add(struct uvio_vq *vq, const struct uvio_sg *sg,
 	return 0;
 }
 
-/* One descriptor for one buffer, no room check. */
-static inline void post_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
-			    bool writable, void *cookie)
-{
-	struct vq_packed *p = &vq->u.packed;
-	uint16_t pos = p->next_avail, id = alloc_id(vq);
-	struct vring_packed_desc *d = &p->desc[pos];
-	uint16_t flags = (uint16_t)((writable ? VRING_DESC_F_WRITE : 0) |
-				    (p->avail_wrap ? F_AVAIL : F_USED));
-
-	d->addr = iova;
-	d->len = len;
-	d->id = id;
-	vq->state[id] = (struct vq_buf_state){
-		.cookie = cookie, .in_len = writable ? len : 0, .ndesc = 1,
-	};
-	vq->num_free--;
-	vq->in_flight++;
-	vq->num_added++;
-	advance_avail(vq, 1);
-	/* The flags hand the descriptor over (spec 2.8.21): last, released. */
-	__atomic_store_n(&d->flags, flags, __ATOMIC_RELEASE);
-}
-
-int uvio_vq_packed_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
-			   bool writable, void *cookie)
-{
-	if (!vq->num_free)
-		return -ENOSPC;
-	post_one(vq, iova, len, writable, cookie);
-	return 0;
-}
-
-/* post_one() n times with the cursors in registers (see split.c). */
+/* n one-descriptor buffers, with the cursors in registers (see split.c). */
 void uvio_vq_packed_add_bufs(struct uvio_vq *vq, const struct uvio_sg *sg,
 			     void *const *cookies, unsigned n, bool writable)
 {

@@ -134,40 +134,9 @@ int uvio_vq_split_add(struct uvio_vq *vq, const struct uvio_sg *sg,
 	return 0;
 }
 
-/* One descriptor for one buffer, no room check: add_one's and add_bufs'
- * common step. */
-static inline void post_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
-			    bool writable, void *cookie)
-{
-	struct vq_split *s = &vq->u.split;
-	uint16_t head = s->free_head;
-	struct vring_desc *d = &s->desc[head];
-	struct vq_buf_state *st = &vq->state[head];
-
-	d->addr = iova;
-	d->len = len;
-	d->flags = writable ? VRING_DESC_F_WRITE : 0;
-	s->free_head = vq->in_order ? (uint16_t)((head + 1) & (vq->size - 1)) : s->next[head];
-	st->cookie = cookie;
-	st->in_len = writable ? len : 0;
-	st->ndesc = 1;
-	st->last = head;
-	vq->num_free--;
-	publish(vq, head);
-}
-
-int uvio_vq_split_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
-			  bool writable, void *cookie)
-{
-	if (!vq->num_free)
-		return -ENOSPC;
-	post_one(vq, iova, len, writable, cookie);
-	return 0;
-}
-
-/* post_one() n times, with the ring's cursors in registers: the stores
- * into the ring could alias them, which would make the compiler reload
- * them for every buffer. */
+/* n one-descriptor buffers, with the ring's cursors in registers: the
+ * stores into the ring could alias them, which would make the compiler
+ * reload them for every buffer. */
 void uvio_vq_split_add_bufs(struct uvio_vq *vq, const struct uvio_sg *sg,
 			    void *const *cookies, unsigned n, bool writable)
 {

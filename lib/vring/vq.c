@@ -170,13 +170,9 @@ int uvio_vq_add(struct uvio_vq *vq, const struct uvio_sg *sg, unsigned n_out,
 int uvio_vq_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
 		    bool device_writes, void *cookie)
 {
-	if (vq_broken(vq))
-		return -EIO;
-	if (!cookie)
-		return -EINVAL;
-	if (vq->packed)
-		return uvio_vq_packed_add_one(vq, iova, len, device_writes, cookie);
-	return uvio_vq_split_add_one(vq, iova, len, device_writes, cookie);
+	struct uvio_sg sg = { iova, len };
+
+	return uvio_vq_add_bufs(vq, &sg, &cookie, 1, device_writes);
 }
 
 int uvio_vq_add_bufs(struct uvio_vq *vq, const struct uvio_sg *sg,

@@ -209,9 +209,8 @@ size_t uvio_vq_split_ring_size(uint16_t size);
 void uvio_vq_split_init(struct uvio_vq *vq);
 int uvio_vq_split_add(struct uvio_vq *vq, const struct uvio_sg *sg,
 		      unsigned n_out, unsigned n_in, void *cookie);
-int uvio_vq_split_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
-			  bool writable, void *cookie);
-/* n one-segment buffers; the caller checked room and cookies. */
+/* n one-segment buffers (add_one is n = 1); the caller checked room
+ * and cookies. */
 void uvio_vq_split_add_bufs(struct uvio_vq *vq, const struct uvio_sg *sg,
 			    void *const *cookies, unsigned n, bool writable);
 bool uvio_vq_split_kick_prepare(struct uvio_vq *vq);
@@ -226,8 +225,6 @@ size_t uvio_vq_packed_ring_size(uint16_t size);
 void uvio_vq_packed_init(struct uvio_vq *vq);
 int uvio_vq_packed_add(struct uvio_vq *vq, const struct uvio_sg *sg,
 		       unsigned n_out, unsigned n_in, void *cookie);
-int uvio_vq_packed_add_one(struct uvio_vq *vq, uint64_t iova, uint32_t len,
-			   bool writable, void *cookie);
 void uvio_vq_packed_add_bufs(struct uvio_vq *vq, const struct uvio_sg *sg,
 			     void *const *cookies, unsigned n, bool writable);
 bool uvio_vq_packed_kick_prepare(struct uvio_vq *vq);

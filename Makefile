@@ -84,14 +84,15 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(MODEL_OBJS) $(BUILD)/libuvio.a
 	@mkdir -p $(dir $@)
 	$(LINK) -o $@ $< $(MODEL_OBJS) $(BUILD)/libuvio.a $(LDLIBS) -lm
 
-# Unit tests run under ASan+UBSan.
 # Unit tests twice: under ASan+UBSan, then the plain build under valgrind
-# (any error or definite leak fails).
+# (any error or definite leak fails). --fair-sched: valgrind runs one thread
+# at a time, and its default lock lets a spinning thread starve the one it
+# waits for; test_park took 400-500 s instead of 4 and hit the timeout in CI.
 check-unit:
 	$(MAKE) SANITIZE=1 tests
 	tests/unit/run build/san/tests/unit
 	$(MAKE) tests
-	UNIT_WRAP="valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
+	UNIT_WRAP="valgrind -q --fair-sched=yes --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
 		tests/unit/run build/tests/unit
 
 # Every tests/vm/run* suite (PCI, blk, net), each booting its own guests.

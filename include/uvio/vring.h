@@ -82,6 +82,11 @@ bool uvio_vq_is_packed(const struct uvio_vq *vq);
  * goes indirect. */
 unsigned uvio_vq_num_free(const struct uvio_vq *vq);
 
+/* The ring slot the next buffer goes into, 0..size-1 (packed: its
+ * descriptor; split: its avail ring entry). A refill that ends on a
+ * multiple of 4 keeps a device reading 4 at a time on its fast path. */
+uint16_t uvio_vq_next_slot(const struct uvio_vq *vq);
+
 /*
  * Post one buffer: sg[0..n_out) are device-readable, sg[n_out..n_out+n_in)
  * device-writable. `cookie` must not be NULL; it comes back from

@@ -126,6 +126,11 @@ uint16_t uvio_vq_size(const struct uvio_vq *vq) { return vq->size; }
 uint16_t uvio_vq_index(const struct uvio_vq *vq) { return vq->index; }
 bool uvio_vq_is_packed(const struct uvio_vq *vq) { return vq->packed; }
 unsigned uvio_vq_num_free(const struct uvio_vq *vq) { return vq->num_free; }
+uint16_t uvio_vq_next_slot(const struct uvio_vq *vq)
+{
+	return vq->packed ? vq->u.packed.next_avail
+			  : (uint16_t)(vq->u.split.avail_idx & (vq->size - 1));
+}
 unsigned uvio_vq_in_flight(const struct uvio_vq *vq) { return vq->in_flight; }
 bool uvio_vq_is_broken(const struct uvio_vq *vq) { return vq_broken(vq); }
 const char *uvio_vq_error(const struct uvio_vq *vq) { return vq_broken(vq) ? vq->error : ""; }

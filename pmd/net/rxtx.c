@@ -26,10 +26,17 @@ static int rx_post(struct uvio_net *net, struct net_rxq *rxq,
 	return uvio_vq_add_bufs(rxq->vq, sg, (void *const *)pkts, n, true);
 }
 
+/* Fill the free room, up to a slot that is a multiple of 4: a back-end
+ * that takes descriptors 4 at a time (one cache line) then always finds a
+ * whole group or none, never a part that puts it off its batch path. */
 int uvio_net_rxq_fill(struct uvio_net *net, struct net_rxq *rxq, bool kick)
 {
 	struct uvio_pkt *pkts[NET_BURST];
 	unsigned room = uvio_vq_num_free(rxq->vq), posted = 0;
+	unsigned end = uvio_vq_next_slot(rxq->vq) + room;
+
+	if (room > (end & 3))
+		room -= end & 3;
 
 	while (room) {
 		unsigned n = room < NET_BURST ? room : NET_BURST;

@@ -784,6 +784,31 @@ static void test_rx_refill_nobuf(void **state)
 	finish(f);
 }
 
+/* A refill stops at a ring slot that is a multiple of 4, whatever count
+ * was taken: 37 buffers taken from a full 256-entry ring come back as 36,
+ * so the device can then place 255 frames, not 256. */
+static void test_rx_refill_ends_aligned(void **state)
+{
+	struct fx *f = *state;
+	struct uvio_pkt *got[32];
+	uint8_t frame[100];
+
+	open_base(f);
+	fill(frame, sizeof(frame), 21);
+	for (unsigned i = 0; i < 7; i++)   /* too few to refill */
+		assert_int_equal(model_net_rx_inject(f->mn, 0, frame, sizeof(frame), NULL), 0);
+	assert_int_equal(rx_all(f, 0, got, 32), 7);
+	uvio_pkt_free_bulk(NULL, got, 7);
+	for (unsigned i = 0; i < 30; i++)  /* 37 free: refill up to slot 36 */
+		assert_int_equal(model_net_rx_inject(f->mn, 0, frame, sizeof(frame), NULL), 0);
+	assert_int_equal(rx_all(f, 0, got, 32), 30);
+	uvio_pkt_free_bulk(NULL, got, 30);
+	for (unsigned i = 0; i < 300; i++)
+		model_net_rx_inject(f->mn, 0, frame, sizeof(frame), NULL);
+	assert_int_equal(model_net_rx_waiting(f->mn, 0), 300 - 255);
+	finish(f);
+}
+
 /* ---- control queue ---- */
 
 static const struct model_net_cmd *last_cmd(struct fx *f)
@@ -1567,6 +1592,7 @@ int main(void)
 		BOTH(test_rx_no_mrg),
 		BOTH(test_rx_csum_flags),
 		BOTH(test_rx_refill_nobuf),
+		BOTH(test_rx_refill_ends_aligned),
 		BOTH(test_rx_frame_across_polls),
 		BOTH(test_ctrl_commands),
 		BOTH(test_ctrl_announce_ack),

@@ -138,10 +138,13 @@ int uvio_vq_packed_add(struct uvio_vq *vq, const struct uvio_sg *sg,
 }
 
 /* n one-descriptor buffers, with the cursors in registers (see split.c).
- * The first descriptor's flags go last, so the device sees the n buffers
- * appear at once: a device that reads ahead in aligned groups (DPDK's
- * vhost takes 4 descriptors, one cache line, per step) otherwise catches a
- * group half written, serves one buffer alone and stays misaligned. */
+ * A refill (device-writable) shows its first descriptor last, so the
+ * device sees the n buffers appear at once: a device that takes aligned
+ * groups (DPDK's vhost: 4 descriptors, one cache line, per step) otherwise
+ * catches a group half written, serves one buffer alone and stays
+ * misaligned. Not for tx: there the device waits at that first
+ * descriptor, and going back to it costs the line a second trip (measured:
+ * 3 ns per packet on a 64-byte tx burst). */
 void uvio_vq_packed_add_bufs(struct uvio_vq *vq, const struct uvio_sg *sg,
 			     void *const *cookies, unsigned n, bool writable)
 {
@@ -163,8 +166,8 @@ void uvio_vq_packed_add_bufs(struct uvio_vq *vq, const struct uvio_sg *sg,
 			.cookie = cookies[i], .in_len = writable ? sg[i].len : 0, .ndesc = 1,
 		};
 		/* The flags hand the descriptor over (spec 2.8.21). */
-		if (i)
-			WRITE_ONCE(desc[pos].flags, flags);
+		if (i || !writable)
+			__atomic_store_n(&desc[pos].flags, flags, __ATOMIC_RELEASE);
 		else
 			first_flags = flags;
 		if (++pos == size) {
@@ -172,7 +175,7 @@ void uvio_vq_packed_add_bufs(struct uvio_vq *vq, const struct uvio_sg *sg,
 			wrap = !wrap;
 		}
 	}
-	if (n)  /* release: every descriptor above before this store */
+	if (n && writable)
 		__atomic_store_n(&desc[first].flags, first_flags, __ATOMIC_RELEASE);
 	p->next_avail = pos;
 	p->avail_wrap = wrap;

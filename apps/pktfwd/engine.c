@@ -318,6 +318,16 @@ static void rx_loop(struct pf_thread *t, struct uvio_pkt_cache *cache)
 
 /* ---- threads ---- */
 
+/* The thread's queues refill from, and free sent frames into, the caches
+ * the thread itself allocates from and frees into: buffers stay warm and
+ * never cross the pool's lock (NULL, NULL: the queues' own again). */
+static void lend_caches(struct pf_thread *t, struct uvio_pkt_cache *rx_cache,
+			struct uvio_pkt_cache *tx_cache)
+{
+	for (unsigned p = 0; p < t->ctx->nports; p++)
+		uvio_net_queue_caches(t->ctx->port[p].net, (uint16_t)t->q, rx_cache, tx_cache);
+}
+
 static void *thread_main(void *arg)
 {
 	struct pf_thread *t = arg;
@@ -331,18 +341,24 @@ static void *thread_main(void *arg)
 		snprintf(t->error, sizeof(t->error), "no packet cache");
 		atomic_store(&ctx->failed, true);
 		atomic_store(&ctx->stop, true);
-	} else if (ctx->o.mode == PF_TXONLY) {
-		pf_tx_loop(t, rx_cache, tx_cache);
-	} else if (ctx->o.mode == PF_RXONLY) {
-		rx_loop(t, rx_cache);
 	} else {
-		fwd_loop(t);
+		/* io: the frames sent are the received ones, of the rx pool */
+		lend_caches(t, rx_cache, tx_cache ? tx_cache : rx_cache);
+		if (ctx->o.mode == PF_TXONLY)
+			pf_tx_loop(t, rx_cache, tx_cache);
+		else if (ctx->o.mode == PF_RXONLY)
+			rx_loop(t, rx_cache);
+		else
+			fwd_loop(t);
 	}
 	t->end_ns = pf_now_ns();
-	if (ctx->park_on)
-		pf_park_exit(&ctx->park);
+	/* Before leaving the park: a reinit that starts once we are out may
+	 * drain the queues into their caches. */
+	lend_caches(t, NULL, NULL);
 	uvio_pkt_cache_destroy(tx_cache);
 	uvio_pkt_cache_destroy(rx_cache);
+	if (ctx->park_on)
+		pf_park_exit(&ctx->park);
 	atomic_fetch_add(&ctx->threads_done, 1);
 	return NULL;
 }

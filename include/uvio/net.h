@@ -137,6 +137,20 @@ int uvio_net_open(struct uvio_dev *dev, const struct uvio_net_opts *opts,
 void uvio_net_close(struct uvio_net *net);
 
 /*
+ * Lend queue pair q the caller's packet caches: rx refills take buffers
+ * from rx_cache (a cache of opts.rx_pool) and sent frames go back into
+ * tx_cache (a cache of the pool the caller's tx frames come from). Frames
+ * the application frees into those same caches then come back warm and
+ * without a lock, as with DPDK's per-lcore mempool cache; otherwise they
+ * cross the pool's shared part twice. NULL gives the queue its own back.
+ * The caches belong to the thread that polls pair q; give them back (NULL,
+ * NULL) before destroying them. Returns 0, or -EINVAL (q out of range,
+ * rx_cache of another pool).
+ */
+int uvio_net_queue_caches(struct uvio_net *net, uint16_t q, struct uvio_pkt_cache *rx_cache,
+			  struct uvio_pkt_cache *tx_cache);
+
+/*
  * Ask the device how it is (one status read; from a control thread now and
  * then): 0 fine, -ERESTART it set DEVICE_NEEDS_RESET (spec 2.1.2): call
  * uvio_net_reinit; -ENODEV it is gone.

@@ -185,7 +185,7 @@ static int check_rx_room(const struct uvio_net *net, struct uvio_err *err)
 			    net->rx_pool->data_room);
 }
 
-/* Counters survive a reinit: they count what the application saw. */
+/* Counters and lent caches survive a reinit: they are the application's. */
 static int alloc_queues(struct uvio_net *net, uint16_t pairs, struct uvio_err *err)
 {
 	net->rxq = calloc(pairs, sizeof(*net->rxq));
@@ -193,13 +193,17 @@ static int alloc_queues(struct uvio_net *net, uint16_t pairs, struct uvio_err *e
 	if (net->stats && net->stats_pairs != pairs) {
 		free(net->stats);
 		free(net->xstat_names);
+		free(net->lent);
 		net->stats = NULL;
 		net->xstat_names = NULL;
+		net->lent = NULL;
 	}
 	if (!net->stats)
 		net->stats = calloc(pairs, sizeof(*net->stats));
+	if (!net->lent)
+		net->lent = calloc(pairs, sizeof(*net->lent));
 	net->stats_pairs = pairs;
-	if (!net->rxq || !net->txq || !net->stats)
+	if (!net->rxq || !net->txq || !net->stats || !net->lent)
 		return uvio_err_set(err, -ENOMEM, "out of memory");
 	return 0;
 }
@@ -219,10 +223,12 @@ static int setup_pair(struct uvio_net *net, uint16_t q, const struct uvio_net_op
 	if (rc)
 		return uvio_err_set(err, rc, "%s", uvio_dev_error(net->dev));
 	rx->st = tx->st = &net->stats[q];
-	rx->cache = uvio_pkt_cache_create(net->rx_pool, 256);
-	tx->cache = uvio_pkt_cache_create(net->rx_pool, 256);
-	if (!rx->cache || !tx->cache)
+	rx->own = uvio_pkt_cache_create(net->rx_pool, 256);
+	tx->own = uvio_pkt_cache_create(net->rx_pool, 256);
+	if (!rx->own || !tx->own)
 		return uvio_err_set(err, -ENOMEM, "out of memory");
+	rx->cache = net->lent[q].rx ? net->lent[q].rx : rx->own;
+	tx->cache = net->lent[q].tx ? net->lent[q].tx : tx->own;
 	return 0;
 }
 
@@ -315,8 +321,8 @@ static void drop_queues(struct uvio_net *net)
 			uvio_net_rxq_drain(net, &net->rxq[q]);
 		if (net->txq[q].vq)
 			uvio_net_txq_drain(&net->txq[q]);
-		uvio_pkt_cache_destroy(net->rxq[q].cache);
-		uvio_pkt_cache_destroy(net->txq[q].cache);
+		uvio_pkt_cache_destroy(net->rxq[q].own);
+		uvio_pkt_cache_destroy(net->txq[q].own);
 	}
 	uvio_net_ctrl_fini(net);
 	free(net->rxq);
@@ -363,6 +369,7 @@ void uvio_net_close(struct uvio_net *net)
 	uvio_dev_destroy(net->dev);
 	free(net->stats);
 	free(net->xstat_names);
+	free(net->lent);
 	free(net);
 }
 
@@ -421,5 +428,17 @@ int uvio_net_get_link(struct uvio_net *net, struct uvio_net_link *link)
 			 (status & VIRTIO_NET_S_ANNOUNCE);
 	link->speed_mbps = speed <= INT32_MAX ? speed : UINT32_MAX;
 	link->duplex = duplex <= 1 ? duplex : 0xff;
+	return 0;
+}
+
+int uvio_net_queue_caches(struct uvio_net *net, uint16_t q, struct uvio_pkt_cache *rx_cache,
+			  struct uvio_pkt_cache *tx_cache)
+{
+	if (!net->rxq || q >= net->info.queue_pairs ||
+	    (rx_cache && rx_cache->pool != net->rx_pool))
+		return -EINVAL;
+	net->lent[q] = (struct net_lent){ rx_cache, tx_cache };
+	net->rxq[q].cache = rx_cache ? rx_cache : net->rxq[q].own;
+	net->txq[q].cache = tx_cache ? tx_cache : net->txq[q].own;
 	return 0;
 }

@@ -25,6 +25,7 @@ struct uvio_pkt_cache {
 struct net_rxq {
 	struct uvio_vq *vq;
 	struct uvio_pkt_cache *cache;   /* the pool cache refill uses */
+	struct uvio_pkt_cache *own;     /* the queue's own (cache, unless lent one) */
 	/* A mergeable frame whose buffers are not all used yet (spec 5.1.6.4:
 	 * num_buffers entries, which the device may publish across polls). */
 	struct uvio_pkt *partial, *partial_tail;
@@ -34,7 +35,8 @@ struct net_rxq {
 
 struct net_txq {
 	struct uvio_vq *vq;
-	struct uvio_pkt_cache *cache;   /* where sent frames of rx_pool go back */
+	struct uvio_pkt_cache *cache;   /* where sent frames go back */
+	struct uvio_pkt_cache *own;
 	struct uvio_net_queue_stats *st;
 };
 
@@ -53,7 +55,10 @@ struct uvio_net {
 	struct net_txq *txq;
 	struct uvio_net_opts opts;      /* as opened, for reinit */
 	struct uvio_net_queue_stats *stats;  /* per queue pair */
-	uint16_t stats_pairs;
+	struct net_lent {                    /* per queue pair: the caller's caches */
+		struct uvio_pkt_cache *rx, *tx;
+	} *lent;
+	uint16_t stats_pairs;                /* pairs in stats and lent */
 	struct net_ctrl ctrl;
 	char (*xstat_names)[32];      /* q<N>_<counter>, for get_xstats */
 	char error[UVIO_ERR_MSG_MAX];

@@ -809,6 +809,55 @@ static void test_rx_refill_ends_aligned(void **state)
 	finish(f);
 }
 
+/* Lent caches: the queue refills from the application's rx cache and
+ * frees sent frames into its tx cache; traffic flows as before, and every
+ * buffer is back in its pool once the caches are given back. */
+static void test_lent_caches(void **state)
+{
+	struct fx *f = *state;
+	struct uvio_pkt_cache *rxc, *txc;
+	struct uvio_pkt *p[BURST];
+	uint8_t frame[200];
+	unsigned got = 0;
+
+	open_base(f);
+	rxc = uvio_pkt_cache_create(f->rx_pool, 64);
+	txc = uvio_pkt_cache_create(f->tx_pool, 64);
+	assert_non_null(rxc);
+	assert_non_null(txc);
+	assert_int_equal(uvio_net_queue_caches(f->net, 1, rxc, txc), -EINVAL);
+	assert_int_equal(uvio_net_queue_caches(f->net, 0, txc, NULL), -EINVAL);
+	assert_int_equal(uvio_net_queue_caches(f->net, 0, rxc, txc), 0);
+	for (unsigned sent = 0; sent < 640; sent += BURST) {
+		assert_int_equal(uvio_pkt_alloc_bulk(f->tx_pool, txc, p, BURST), BURST);
+		for (unsigned i = 0; i < BURST; i++) {
+			fill(uvio_pkt_data(p[i]), 64, sent + i);
+			p[i]->data_len = p[i]->pkt_len = 64;
+		}
+		assert_int_equal(uvio_net_tx_burst(f->net, 0, p, BURST), BURST);
+	}
+	assert_int_equal(model_net_tx_count(f->mn), 640);
+	fill(frame, 64, 639);
+	assert_memory_equal(model_net_tx_frame(f->mn, 639)->data, frame, 64);
+	for (unsigned round = 0; round < 20; round++) {  /* 600 frames: laps of the ring */
+		for (unsigned i = 0; i < 30; i++) {
+			fill(frame, sizeof(frame), round * 30 + i);
+			assert_int_equal(model_net_rx_inject(f->mn, 0, frame, sizeof(frame), NULL), 0);
+		}
+		for (unsigned n; (n = uvio_net_rx_burst(f->net, 0, p, BURST)); got += n) {
+			fill(frame, sizeof(frame), got);
+			assert_memory_equal(uvio_pkt_data(p[0]), frame, sizeof(frame));
+			uvio_pkt_free_bulk(rxc, p, n);
+		}
+	}
+	assert_int_equal(got, 600);
+	uvio_net_tx_pending(f->net, 0);  /* sent frames back into txc */
+	assert_int_equal(uvio_net_queue_caches(f->net, 0, NULL, NULL), 0);
+	uvio_pkt_cache_destroy(rxc);
+	uvio_pkt_cache_destroy(txc);
+	finish(f);
+}
+
 /* ---- control queue ---- */
 
 static const struct model_net_cmd *last_cmd(struct fx *f)
@@ -1593,6 +1642,7 @@ int main(void)
 		BOTH(test_rx_csum_flags),
 		BOTH(test_rx_refill_nobuf),
 		BOTH(test_rx_refill_ends_aligned),
+		BOTH(test_lent_caches),
 		BOTH(test_rx_frame_across_polls),
 		BOTH(test_ctrl_commands),
 		BOTH(test_ctrl_announce_ack),

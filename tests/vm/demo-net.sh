@@ -11,6 +11,8 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/vm/ctl-read.sh
+. "$here/ctl-read.sh"
 repo=$(cd "$here/../.." && pwd)
 nettool=$here/host/nettool.py
 ((EUID == 0)) || { echo "demo-net: needs root (taps, network namespaces)" >&2; exit 1; }
@@ -94,7 +96,7 @@ echo "demo-net: namespace $nsA has $tapA 10.0.0.1/24, namespace $nsB has $tapB 1
 ping_rc=1
 while true; do
     line=''
-    if ! read -r -t 1 line <&6; then
+    if ! ctl_read 6; then
         kill -0 "$vmpid" 2>/dev/null && continue
         break
     fi

@@ -117,7 +117,7 @@ static inline uint32_t fin_len(struct fin *in, uint32_t max, bool *lie)
 	*lie = false;
 	switch (how & 3) {
 	case 0: return max;
-	case 1: return max ? v % (max + 1) : 0;
+	case 1: return (uint32_t)(v % ((uint64_t)max + 1));  /* max may be UINT32_MAX */
 	case 2: return 0;
 	default:
 		*lie = v > max;

@@ -357,36 +357,6 @@ static unsigned get_used_fast(struct uvio_vq *vq, struct uvio_vq_used *out,
 	return n;
 }
 
-/* Up to max buffers of the open IN_ORDER batch, in a register loop: DPDK's
- * vhost closes a whole tx burst with one used descriptor, so this is the
- * common packed tx completion there. All but the batch's last buffer
- * complete with their whole writable length. */
-static unsigned take_batch(struct uvio_vq *vq, struct uvio_vq_used *out, unsigned max)
-{
-	struct vq_buf_state *state = vq->state;
-	uint16_t id = vq->io_oldest, last = vq->batch_id, freed = 0;
-	unsigned n = 0;
-
-	while (n < max) {
-		struct vq_buf_state *st = &state[id];
-		bool end = id == last;
-
-		out[n].cookie = st->cookie;
-		out[n++].len = end ? vq->batch_len : st->in_len;
-		freed = (uint16_t)(freed + st->ndesc);
-		st->cookie = NULL;
-		id = vq_next_id(vq, id);
-		if (end) {
-			vq->batch_active = false;
-			break;
-		}
-	}
-	vq->io_oldest = id;
-	vq->num_free = (uint16_t)(vq->num_free + freed);
-	vq->in_flight = (uint16_t)(vq->in_flight - n);
-	return n;
-}
-
 int uvio_vq_packed_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
 			    unsigned max)
 {
@@ -415,7 +385,7 @@ int uvio_vq_packed_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
 				continue;
 			}
 		}
-		n += take_batch(vq, &out[n], max - n);
+		n += uvio_vq_take_batch(vq, &out[n], max - n);
 	}
 	/* With callbacks on, keep asking for the next one. */
 	if (n && p->event_flags == VRING_PACKED_EVENT_FLAG_DESC)

@@ -332,7 +332,7 @@ int uvio_vq_split_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
 				continue;
 			}
 		}
-		uvio_vq_in_order_step(vq, &out[n++], uvio_vq_split_release);
+		n += uvio_vq_take_batch(vq, &out[n], max - n);
 	}
 	/* With callbacks on, keep asking for the next one (as without
 	 * EVENT_IDX, where the flag stays clear). */

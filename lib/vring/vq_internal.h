@@ -182,27 +182,40 @@ static inline uint16_t vq_next_id(const struct uvio_vq *vq, uint16_t id)
 
 /*
  * IN_ORDER (spec 2.7.8.?, 2.8.?): one used entry may stand for every buffer
- * up to and including its id. The buffers before it were filled
- * completely, so they complete with their whole writable length. This
- * walks one step of such a batch; inline, so that `rel` (the layout's
- * release) is a direct call.
+ * up to and including its id (DPDK's vhost closes a whole packed tx burst
+ * so). The buffers before it were filled completely, so they complete with
+ * their whole writable length. This takes up to max of the open batch in
+ * a register loop; under IN_ORDER a release is only the counts, no free
+ * list, the same for both layouts.
  */
-static inline void uvio_vq_in_order_step(struct uvio_vq *vq, struct uvio_vq_used *out,
-					 void (*rel)(struct uvio_vq *, uint16_t))
+static inline unsigned uvio_vq_take_batch(struct uvio_vq *vq, struct uvio_vq_used *out,
+					  unsigned max)
 {
-	uint16_t id = vq->io_oldest;
-	struct vq_buf_state *st = &vq->state[id];
+	struct vq_buf_state *state = vq->state;
+	uint16_t id = vq->io_oldest, last = vq->batch_id, mask = (uint16_t)(vq->size - 1);
+	uint16_t freed = 0;
+	bool packed = vq->packed;
+	unsigned n = 0;
 
-	out->cookie = st->cookie;
-	if (id == vq->batch_id) {
-		out->len = vq->batch_len;
-		vq->batch_active = false;
-	} else {
-		out->len = st->in_len;
+	while (n < max) {
+		struct vq_buf_state *st = &state[id];
+		bool end = id == last;
+
+		out[n].cookie = st->cookie;
+		out[n++].len = end ? vq->batch_len : st->in_len;
+		freed = (uint16_t)(freed + st->ndesc);
+		st->cookie = NULL;
+		/* packed ids rotate; split heads step over their chains */
+		id = packed ? vq_next_id(vq, id) : (uint16_t)((id + st->ndesc) & mask);
+		if (end) {
+			vq->batch_active = false;
+			break;
+		}
 	}
-	vq->io_oldest = vq->packed ? vq_next_id(vq, id)
-				   : (uint16_t)((id + st->ndesc) & (vq->size - 1));
-	rel(vq, id);
+	vq->io_oldest = id;
+	vq->num_free = (uint16_t)(vq->num_free + freed);
+	vq->in_flight = (uint16_t)(vq->in_flight - n);
+	return n;
 }
 
 size_t uvio_vq_split_ring_size(uint16_t size);

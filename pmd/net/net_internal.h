@@ -51,6 +51,9 @@ struct uvio_net {
 	struct uvio_net_info info;
 	struct uvio_pktpool *rx_pool;
 	uint16_t hdr_len;               /* virtio-net header on the wire */
+	/* rx reads the header only when it says something (num_buffers, rx
+	 * offloads): an unread header line stays in the device's cache. */
+	bool rx_reads_hdr;
 	struct net_rxq *rxq;
 	struct net_txq *txq;
 	struct uvio_net_opts opts;      /* as opened, for reinit */

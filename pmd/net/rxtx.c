@@ -133,20 +133,18 @@ static int rx_one(struct uvio_net *net, struct net_rxq *rxq, struct uvio_pkt *p,
 		rx_drop(rxq, p);
 		return 0;
 	}
+	h = (const void *)((char *)p + p->data_off - net->hdr_len);
+	if (net->info.mrg_rxbuf) {
+		nbufs = *(volatile const uint16_t *)&h->num_buffers;
+		if (nbufs == 0 || nbufs > uvio_vq_size(rxq->vq)) {
+			rx_drop(rxq, p);
+			return 0;
+		}
+	}
+	if (net->rx_offloads)
+		rx_offloads(p, &h->hdr);
 	p->data_len = (uint16_t)(len - net->hdr_len);
 	p->pkt_len = p->data_len;
-	if (!net->rx_reads_hdr) {
-		*out = p;
-		return 1;
-	}
-	h = (const void *)((char *)p + p->data_off - net->hdr_len);
-	if (net->info.mrg_rxbuf)
-		nbufs = *(volatile const uint16_t *)&h->num_buffers;
-	if (nbufs == 0 || nbufs > uvio_vq_size(rxq->vq)) {
-		rx_drop(rxq, p);
-		return 0;
-	}
-	rx_offloads(p, &h->hdr);
 	if (nbufs == 1) {
 		*out = p;
 		return 1;

@@ -49,9 +49,10 @@ static int pool_stamp(struct uvio_pktpool *pp, unsigned count, unsigned elt)
 
 /* Objects span 4k + 2 cache lines (38 for a 2 KiB room, not 36). The
  * device writes the same lines of every buffer (header, frame start): at
- * a 36-line stride, those of a ring's 256 buffers share 16 of the 64 L1d
- * sets, more than their ways, and measured rx slowed by a quarter; at odd
- * strides rx gained that back but tx lost 15% (bench/net, README). */
+ * a 36-line stride those of a ring's 256 buffers share 16 of the 64 sets
+ * of a 48 KiB L1d, more than its 12 ways. Against DPDK's vhost, 64 B,
+ * 38 lines gave mergeable rx a quarter more than 36; odd strides did the
+ * same for rx but cost tx 15%. */
 static unsigned pkt_spread(unsigned bytes)
 {
 	unsigned lines = (bytes + 63) / 64;

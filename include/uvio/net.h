@@ -70,7 +70,8 @@ static inline uint16_t uvio_pkt_tailroom(const struct uvio_pkt *p)
 	return (uint16_t)(p->buf_len - p->data_off - p->data_len);
 }
 
-/* A pool of `count` packets with `data_room` bytes for the frame each. */
+/* A pool of `count` packets with at least `data_room` bytes for the frame
+ * each (objects are padded to 4k + 2 cache lines: see pkt.c). */
 int uvio_pktpool_create(const char *name, unsigned count, uint16_t data_room,
 			int numa_node, struct uvio_pktpool **out,
 			struct uvio_err *err);

@@ -292,7 +292,6 @@ static int negotiate(struct uvio_net *net, const struct uvio_net_opts *o,
 	in->ctrl_vq = has(net, VIRTIO_NET_F_CTRL_VQ);
 	in->mrg_rxbuf = has(net, VIRTIO_NET_F_MRG_RXBUF);
 	net->hdr_len = header_len(net);
-	net->rx_offloads = in->offloads & (UVIO_NET_OFF_RX_CSUM | UVIO_NET_OFF_LRO);
 	return 0;
 }
 

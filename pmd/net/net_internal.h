@@ -51,9 +51,6 @@ struct uvio_net {
 	struct uvio_net_info info;
 	struct uvio_pktpool *rx_pool;
 	uint16_t hdr_len;               /* virtio-net header on the wire */
-	/* rx reads only the header fields that say something (num_buffers,
-	 * rx offloads): a header line left unread stays in the device's cache. */
-	bool rx_offloads;
 	struct net_rxq *rxq;
 	struct net_txq *txq;
 	struct uvio_net_opts opts;      /* as opened, for reinit */

@@ -120,7 +120,9 @@ static int rx_continue(struct uvio_net *net, struct net_rxq *rxq,
 }
 
 /* One used buffer; returns 1 when it completed a frame into *out. The
- * header is the device's: num_buffers is bounded before it is believed. */
+ * header is the device's: num_buffers is bounded before it is believed.
+ * Only the fields that say something are read (num_buffers, rx offloads):
+ * a header line left unread stays in the device's cache. */
 static int rx_one(struct uvio_net *net, struct net_rxq *rxq, struct uvio_pkt *p,
 		  uint32_t len, struct uvio_pkt **out)
 {
@@ -141,7 +143,7 @@ static int rx_one(struct uvio_net *net, struct net_rxq *rxq, struct uvio_pkt *p,
 			return 0;
 		}
 	}
-	if (net->rx_offloads)
+	if (net->info.offloads & (UVIO_NET_OFF_RX_CSUM | UVIO_NET_OFF_LRO))
 		rx_offloads(p, &h->hdr);
 	p->data_len = (uint16_t)(len - net->hdr_len);
 	p->pkt_len = p->data_len;

@@ -45,7 +45,7 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all lib apps tests benches check check-unit check-vm check-host check-san check-fuzz install demo clean
+.PHONY: all lib apps tests benches check check-unit check-vm check-host check-san check-fuzz install demo clean deps-check
 
 all: lib apps benches
 
@@ -88,7 +88,12 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(MODEL_OBJS) $(BUILD)/libuvio.a
 # (any error or definite leak fails). --fair-sched: valgrind runs one thread
 # at a time, and its default lock lets a spinning thread starve the one it
 # waits for; test_park took 400-500 s instead of 4 and hit the timeout in CI.
-check-unit:
+# Every check target first installs (as root, on Debian) the packages it needs;
+# silent when nothing is missing. tools/install-deps --list check names them.
+deps-check:
+	@tools/install-deps check
+
+check-unit: deps-check
 	$(MAKE) SANITIZE=1 tests
 	tests/unit/run build/san/tests/unit
 	$(MAKE) tests
@@ -96,17 +101,17 @@ check-unit:
 		tests/unit/run build/tests/unit
 
 # Every tests/vm/run* suite (PCI, blk, net), each booting its own guests.
-check-vm: all
+check-vm: deps-check all
 	@rc=0; for t in tests/vm/run tests/vm/run-*; do [ -x $$t ] || continue; \
 		echo "=== $$t"; $$t || rc=1; done; exit $$rc
 
 # Every tests/host/run* suite: bad input, vhost-user against real backends.
-check-host: all
+check-host: deps-check all
 	@rc=0; for t in tests/host/run tests/host/run-*; do [ -x $$t ] || continue; \
 		echo "=== $$t"; $$t || rc=1; done; exit $$rc
 
 # Each fuzz target for FUZZ_SECONDS (60 in check), from the committed seeds.
-check-fuzz:
+check-fuzz: deps-check
 	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
 
 # The integration suites again, over the ASan+UBSan build: every host suite,
@@ -115,7 +120,7 @@ check-fuzz:
 # exit status no test looks at, fails the run.
 SAN_VM ?= quick
 SAN_LOGS := build/san/logs
-check-san:
+check-san: deps-check
 	$(MAKE) SANITIZE=1 all
 	@rm -rf $(SAN_LOGS); mkdir -p $(SAN_LOGS); rc=0; \
 	for t in tests/host/run tests/host/run-*; do [ -x $$t ] || continue; \
@@ -131,12 +136,18 @@ check-san:
 		echo "=== $$t (ASan+UBSan)"; UVIO_BUILD=$(CURDIR)/build/san $$t || rc=1; done; \
 	exit $$rc
 
-check: check-unit check-vm check-host check-san check-fuzz
+# The packages come first, in the recipe, so that nothing is compiled before
+# its headers are there; -k (as .ci/run passes) reaches the sub-make.
+check:
+	@tools/install-deps check
+	$(MAKE) check-unit check-vm check-host check-san check-fuzz
 
 bench-vring: benches
 	$(BUILD)/bench/vring_bench
 
-demo: all
+demo:
+	@tools/install-deps demo
+	$(MAKE) all
 	tests/vm/demo
 
 install: lib

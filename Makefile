@@ -9,7 +9,7 @@
 
 CC      ?= cc
 PREFIX  ?= /usr/local
-VERSION := 0.1.0
+VERSION := $(shell sed -n 's/^#define UVIO_VERSION "\(.*\)"/\1/p' include/uvio/version.h)
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ifeq ($(SANITIZE),1)
@@ -34,8 +34,10 @@ LINK     := $(CC) $(CFLAGS) $(SANFLAGS) $(LTO)
 LIB_SRCS := $(sort $(wildcard lib/*/*.c) $(wildcard pmd/*/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 
-# Programs: one folder each; every .c in it is linked into one binary.
-APPS      := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard apps/*/*.c)))))
+# Programs: one folder each; every .c in it is linked into one binary, with
+# apps/common (the option and number parsers every tool shares).
+APPS      := $(filter-out common,$(sort $(notdir $(patsubst %/,%,$(dir $(wildcard apps/*/*.c))))))
+APP_COMMON_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard apps/common/*.c))
 APP_BINS  := $(APPS:%=$(BUILD)/%)
 # Test support shared by unit tests, fuzzers and benchmarks (the device model).
 MODEL_SRCS := $(wildcard tests/model/*.c)
@@ -71,14 +73,14 @@ $(BUILD)/uvio.pc: Makefile
 	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: uvio\nDescription: userspace poll-mode virtio drivers\nVersion: %s\nLibs: -L$${libdir} -luvio\nLibs.private: -lnuma -lpthread\nCflags: -I$${includedir}\n' '$(PREFIX)' '$(VERSION)' > $@
 
 define APP_RULE
-$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard apps/$(1)/*.c)) $(BUILD)/libuvio.a
+$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard apps/$(1)/*.c)) $(APP_COMMON_OBJS) $(BUILD)/libuvio.a
 	$$(LINK) -o $$@ $$(filter %.o,$$^) $(BUILD)/libuvio.a $$(LDLIBS) -lm
 endef
 $(foreach a,$(APPS),$(eval $(call APP_RULE,$(a))))
 
-$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(MODEL_OBJS) $(BUILD)/libuvio.a
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(MODEL_OBJS) $(APP_COMMON_OBJS) $(BUILD)/libuvio.a
 	@mkdir -p $(dir $@)
-	$(LINK) -o $@ $< $(MODEL_OBJS) $(BUILD)/libuvio.a $(LDLIBS) -lcmocka
+	$(LINK) -o $@ $< $(MODEL_OBJS) $(APP_COMMON_OBJS) $(BUILD)/libuvio.a $(LDLIBS) -lcmocka -lm
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(MODEL_OBJS) $(BUILD)/libuvio.a
 	@mkdir -p $(dir $@)

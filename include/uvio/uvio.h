@@ -13,6 +13,7 @@
 #include <uvio/net.h>
 #include <uvio/pci.h>
 #include <uvio/vhost_user.h>
+#include <uvio/version.h>
 #include <uvio/vring.h>
 
 /*

@@ -24,6 +24,10 @@
 #include <uvio/dev.h>
 #include <uvio/err.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct uvio_blk;
 struct uvio_blk_queue;
 
@@ -151,5 +155,9 @@ int uvio_blk_write_zeroes_sync(struct uvio_blk_queue *q, uint64_t offset,
 int uvio_blk_discard_sync(struct uvio_blk_queue *q, uint64_t offset,
 			  uint64_t len);
 int uvio_blk_get_id_sync(struct uvio_blk_queue *q, char id[21]);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

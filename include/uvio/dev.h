@@ -21,6 +21,10 @@
 #include <uvio/err.h>
 #include <uvio/vring.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * A transport's operations. `t` is the transport's own state. Each op that
  * can fail returns 0 or a negative errno. The core calls them from the
@@ -150,5 +154,9 @@ bool uvio_dev_needs_reset(struct uvio_dev *dev);
 int uvio_dev_reinit(struct uvio_dev *dev,
 		    void (*on_unused)(void *ctx, uint16_t q, void *cookie),
 		    void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

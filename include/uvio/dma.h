@@ -28,6 +28,10 @@
 
 #include <uvio/err.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum uvio_iova_mode {
 	UVIO_IOVA_UNSET = 0,
 	UVIO_IOVA_VA,   /* IOVA = virtual address (IOMMU maps it) */
@@ -137,5 +141,9 @@ unsigned uvio_pool_get_bulk(struct uvio_pool *pool,
 			    unsigned n);
 void uvio_pool_put_bulk(struct uvio_pool *pool, struct uvio_pool_cache *cache,
 			void *const *objs, unsigned n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

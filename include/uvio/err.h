@@ -11,6 +11,10 @@
 #ifndef UVIO_ERR_H
 #define UVIO_ERR_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define UVIO_ERR_MSG_MAX 256
 
 struct uvio_err {
@@ -24,5 +28,9 @@ int uvio_err_set(struct uvio_err *err, int code, const char *fmt, ...)
 
 /* Clear `err` (may be NULL). */
 void uvio_err_clear(struct uvio_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

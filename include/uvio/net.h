@@ -24,6 +24,10 @@
 #include <uvio/dma.h>
 #include <uvio/err.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- packets ---- */
 
 #define UVIO_PKT_HEADROOM 128  /* bytes before the frame in a fresh packet */
@@ -234,5 +238,9 @@ int uvio_net_get_stats(const struct uvio_net *net, uint16_t q,
  * names/values; returns how many exist. */
 int uvio_net_get_xstats(const struct uvio_net *net, const char **names,
 			uint64_t *values, unsigned max);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -16,6 +16,10 @@
 #include <uvio/dev.h>
 #include <uvio/err.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define UVIO_PCI_ADDR_LEN 16  /* "dddd:bb:dd.f" + NUL */
 
 struct uvio_pci_addr {
@@ -143,5 +147,9 @@ bool uvio_pci_is_removed(const struct uvio_dev *dev);
  * be swapped (the device is still marked removed).
  */
 int uvio_pci_release(struct uvio_dev *dev);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -16,6 +16,10 @@
 #include <uvio/version.h>
 #include <uvio/vring.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * Open a device by its name:
  *   pci:BDF     a virtio-pci device bound to vfio-pci (IOMMU or no-IOMMU
@@ -29,5 +33,9 @@
  * Thread safety: as uvio_pci_open() and uvio_vhost_user_open().
  */
 int uvio_open(const char *spec, struct uvio_dev **out, struct uvio_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -46,6 +46,10 @@
 #include <uvio/dev.h>
 #include <uvio/err.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct uvio_vhost_user_opts {
 	const char *path;       /* the unix socket */
 	bool server;            /* uvio listens at path; the back-end connects */
@@ -101,5 +105,9 @@ bool uvio_vhost_user_connected(const struct uvio_dev *dev);
  */
 int uvio_vhost_user_reconnect(struct uvio_dev *dev, int timeout_ms,
 			      struct uvio_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

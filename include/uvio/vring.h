@@ -24,6 +24,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct uvio_vq;
 
 /* One segment of a buffer, by device (IO virtual) address. */
@@ -153,5 +157,9 @@ const char *uvio_vq_error(const struct uvio_vq *vq);
 /* Mark the queue broken from outside (e.g. the device went away), so that
  * every later call fails fast with -EIO. */
 void uvio_vq_set_broken(struct uvio_vq *vq, const char *why);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -4,12 +4,18 @@
 #   make check           every test suite (unit, VM, host, the sanitized pass, fuzz)
 #   make check-unit      unit tests only (no root, no VM)
 #   make check-san       host and VM suites over the ASan+UBSan build
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local [LIBDIR=...] [DESTDIR=...]; make uninstall
+#   make man             man pages of the tools (help2man, from their --help)
 #   make demo            boot the built-in VM and show uvio at work
 
 CC      ?= cc
 PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR  ?= $(PREFIX)/share/man
 VERSION := $(shell sed -n 's/^#define UVIO_VERSION "\(.*\)"/\1/p' include/uvio/version.h)
+SOMAJOR := 0
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ifeq ($(SANITIZE),1)
@@ -27,7 +33,7 @@ endif
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) $(LTO) -Iinclude -Ilib -fPIC -MMD -MP
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) $(LTO) -Iinclude -Ilib -fPIC -fvisibility=hidden -MMD -MP
 LDLIBS   := -lnuma -lpthread
 LINK     := $(CC) $(CFLAGS) $(SANFLAGS) $(LTO)
 
@@ -47,7 +53,8 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all lib apps tests benches check check-unit check-vm check-host check-san check-fuzz install demo clean deps-check
+FORCE:
+.PHONY: all lib apps man uninstall FORCE tests benches check check-unit check-vm check-host check-san check-fuzz install demo clean deps-check
 
 all: lib apps benches
 
@@ -64,13 +71,20 @@ $(BUILD)/libuvio.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-# Only uvio_* is exported (lib/uvio.map).
+# The objects are built -fvisibility=hidden; lib/uvio.map lists the ABI.
 $(BUILD)/libuvio.so: $(LIB_OBJS) lib/uvio.map
-	$(LINK) -shared -Wl,--version-script=lib/uvio.map -Wl,-soname,libuvio.so.0 -o $@ $(LIB_OBJS) $(LDLIBS)
+	$(LINK) -shared -Wl,--version-script=lib/uvio.map -Wl,-soname,libuvio.so.$(SOMAJOR) -o $@ $(LIB_OBJS) $(LDLIBS)
 
-$(BUILD)/uvio.pc: Makefile
+# The .pc names the install paths, so it is rebuilt whenever they change:
+# the stamp's content is the paths, rewritten only when they differ.
+PC_VARS := $(PREFIX)|$(LIBDIR)|$(INCLUDEDIR)|$(VERSION)
+$(BUILD)/pc-vars: FORCE
 	@mkdir -p $(dir $@)
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: uvio\nDescription: userspace poll-mode virtio drivers\nVersion: %s\nLibs: -L$${libdir} -luvio\nLibs.private: -lnuma -lpthread\nCflags: -I$${includedir}\n' '$(PREFIX)' '$(VERSION)' > $@
+	@[ "$$(cat $@ 2>/dev/null)" = '$(PC_VARS)' ] || echo '$(PC_VARS)' > $@
+
+$(BUILD)/uvio.pc: $(BUILD)/pc-vars
+	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: uvio\nDescription: userspace poll-mode virtio drivers\nVersion: %s\nLibs: -L$${libdir} -luvio\nLibs.private: -lnuma -lpthread\nCflags: -I$${includedir}\n' \
+		'$(PREFIX)' '$(LIBDIR)' '$(INCLUDEDIR)' '$(VERSION)' > $@
 
 define APP_RULE
 $(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard apps/$(1)/*.c)) $(APP_COMMON_OBJS) $(BUILD)/libuvio.a
@@ -152,13 +166,38 @@ demo:
 	$(MAKE) all
 	tests/vm/demo
 
-install: lib
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/uvio
-	install -m 644 $(BUILD)/libuvio.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/libuvio.so $(DESTDIR)$(PREFIX)/lib/libuvio.so.0
-	ln -sf libuvio.so.0 $(DESTDIR)$(PREFIX)/lib/libuvio.so
-	install -m 644 include/uvio/*.h $(DESTDIR)$(PREFIX)/include/uvio/
-	install -m 644 $(BUILD)/uvio.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+# Tools installed, and the one line help2man puts under NAME in each page.
+TOOLS := blkbench blkcheck pktfwd uvio-devbind uvio-vmtest
+DESC_blkbench    := block benchmark and verifier over the uvio virtio-blk driver
+DESC_blkcheck    := check on the host what blkbench wrote into a disk image
+DESC_pktfwd      := packet forwarder and generator over the uvio virtio-net driver
+DESC_uvio-devbind := bind virtio PCI devices to vfio-pci or uio and reserve hugepages
+DESC_uvio-vmtest := exercise one virtio device through uvio as the demo does
+MAN_PAGES := $(TOOLS:%=$(BUILD)/man/%.1)
+
+man: $(MAN_PAGES)
+$(BUILD)/man/%.1: $(BUILD)/%
+	@mkdir -p $(dir $@)
+	@command -v help2man >/dev/null || { echo "man: help2man is missing: apt-get install help2man (or tools/install-deps build)" >&2; exit 1; }
+	help2man --no-info --no-discard-stderr -n '$(DESC_$*)' -o $@ ./$<
+
+install: lib apps man
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/uvio $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(BUILD)/libuvio.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/libuvio.so $(DESTDIR)$(LIBDIR)/libuvio.so.$(VERSION)
+	ln -sf libuvio.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libuvio.so.$(SOMAJOR)
+	ln -sf libuvio.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libuvio.so
+	install -m 644 include/uvio/*.h $(DESTDIR)$(INCLUDEDIR)/uvio/
+	install -m 644 $(BUILD)/uvio.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 755 $(TOOLS:%=$(BUILD)/%) $(DESTDIR)$(BINDIR)/
+	install -m 644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man1/
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libuvio.a $(DESTDIR)$(LIBDIR)/libuvio.so \
+		$(DESTDIR)$(LIBDIR)/libuvio.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libuvio.so.$(VERSION) \
+		$(DESTDIR)$(LIBDIR)/pkgconfig/uvio.pc \
+		$(TOOLS:%=$(DESTDIR)$(BINDIR)/%) $(TOOLS:%=$(DESTDIR)$(MANDIR)/man1/%.1)
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/uvio
 
 clean:
 	rm -rf build

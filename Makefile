@@ -53,6 +53,14 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
+# A fresh machine has no libnuma headers: say how to get them before the
+# compiler says numa.h is missing (make demo and make check install them).
+ifeq ($(wildcard /usr/include/numa.h),)
+ifeq ($(filter demo check deps-check clean uninstall,$(MAKECMDGOALS)),)
+$(warning numa.h is missing: run 'tools/install-deps build' as root (or apt-get install libnuma-dev); 'make demo' and 'make check' install what they need)
+endif
+endif
+
 FORCE:
 .PHONY: all lib apps man uninstall FORCE tests benches check check-unit check-vm check-host check-san check-fuzz install demo clean deps-check
 

@@ -13,21 +13,32 @@
 #define UVIO_APPS_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-/* Decimal unsigned integer within [min, max]. 0, or -EINVAL / -ERANGE. */
+/* Decimal unsigned integer within [min, max]. 0, -EINVAL (not a number),
+ * or -ERANGE (outside [min, max], or more than 64 bits). */
 int cli_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
-/* Size with an optional k/M/G/T suffix (1024-based). 0, -EINVAL or -ERANGE. */
+/* Size with an optional k/M/G/T suffix (1024-based; "kb" is 1024 too, as in
+ * fio). 0, -EINVAL or -ERANGE (more than 64 bits). */
 int cli_parse_size(const char *s, uint64_t *out);
 
-/* Time: bare seconds or us/ms/s/m/h/d, fractions allowed ("1.5s"). Result in
- * seconds, >= 0. 0 or -EINVAL. */
+/* Time: bare seconds or us/ms/s/m/h/d, fractions allowed ("1.5s", not ".5"
+ * or "1e3"). Result in seconds, >= 0. 0, -EINVAL, or -ERANGE above 1e15 s. */
 int cli_parse_time(const char *s, double *out_seconds);
 
 /* "on"/"off" (also yes/no, 1/0, true/false). 0 or -EINVAL. */
 int cli_parse_bool(const char *s, bool *out);
+
+/*
+ * getopt_long() returned '?' or ':' (the caller set opterr = 0 and began
+ * optstring with ':'): the one line saying why, without the "PROG: " prefix,
+ * into msg: "--bs needs a value", "--json takes no value", "unknown option
+ * '--bogus'". Call it before getopt_long() is called again.
+ */
+void cli_getopt_msg(int c, char *const *argv, char *msg, size_t len);
 
 /*
  * Print "PROG: <message>\n" (message from fmt) on stderr with the hint

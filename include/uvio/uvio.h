@@ -34,6 +34,15 @@ extern "C" {
  */
 int uvio_open(const char *spec, struct uvio_dev **out, struct uvio_err *err);
 
+/*
+ * Check a device name's syntax as uvio_open() parses it, opening nothing:
+ * 0, or -EINVAL / -ENAMETOOLONG with the line uvio_open() would give in
+ * `err`. A tool calls it while parsing options, so that a malformed name
+ * is a usage error and not a device that failed to open.
+ * Thread safety: any thread.
+ */
+int uvio_spec_check(const char *spec, struct uvio_err *err);
+
 #ifdef __cplusplus
 }
 #endif

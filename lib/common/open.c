@@ -7,15 +7,15 @@
 #include <uvio/uvio.h>
 #include <uvio/vhost_user.h>
 
-static int open_pci(const char *bdf, struct uvio_dev **out, struct uvio_err *err)
-{
-	struct uvio_pci_addr addr;
-
-	if (uvio_pci_addr_parse(bdf, &addr))
-		return uvio_err_set(err, -EINVAL, "'%s' is not a PCI address: "
-				    "expected DDDD:BB:DD.F or BB:DD.F", bdf);
-	return uvio_pci_open(&addr, out, err);
-}
+/* A device name taken apart. uvio_open() and uvio_spec_check() both go
+ * through spec_parse(), so a name that passes the check fails to open only
+ * for want of the device. */
+struct spec {
+	bool vhost_user;
+	struct uvio_pci_addr pci;
+	struct uvio_vhost_user_opts vu;
+	char path[256];             /* vu.path points here */
+};
 
 /* A decimal number in [min, max] that is all of `s`. */
 static bool parse_num(const char *s, long min, long max, long *val)
@@ -53,35 +53,56 @@ static int vhost_user_option(char *opt, struct uvio_vhost_user_opts *o,
 }
 
 /* vhost-user:PATH[,server][,queues=N][,queue_size=N][,timeout=MS] */
-static int open_vhost_user(const char *spec, struct uvio_dev **out,
-			   struct uvio_err *err)
+static int parse_vhost_user(const char *spec, struct spec *s, struct uvio_err *err)
 {
-	struct uvio_vhost_user_opts o = { 0 };
-	char buf[256], *save = NULL, *tok;
+	char *save = NULL, *tok;
 
-	if (strlen(spec) >= sizeof(buf))
+	if (strlen(spec) >= sizeof(s->path))
 		return uvio_err_set(err, -ENAMETOOLONG, "'%s': too long", spec);
-	strcpy(buf, spec + strlen("vhost-user:"));
-	o.path = buf[0] == ',' ? "" : strtok_r(buf, ",", &save);
-	if (!o.path || !*o.path)
+	strcpy(s->path, spec + strlen("vhost-user:"));
+	s->vu.path = s->path[0] == ',' ? "" : strtok_r(s->path, ",", &save);
+	if (!s->vu.path || !*s->vu.path)
 		return uvio_err_set(err, -EINVAL, "'%s': no socket path: expected "
 				    "vhost-user:/path/to.sock[,server][,queues=N]", spec);
 	while ((tok = strtok_r(NULL, ",", &save)))
-		if (vhost_user_option(tok, &o, spec, err))
+		if (vhost_user_option(tok, &s->vu, spec, err))
 			return -EINVAL;
-	return uvio_vhost_user_open(&o, out, err);
+	s->vhost_user = true;
+	return 0;
+}
+
+static int spec_parse(const char *spec, struct spec *s, struct uvio_err *err)
+{
+	memset(s, 0, sizeof(*s));
+	if (!spec || !*spec)
+		return uvio_err_set(err, -EINVAL, "no device given: expected pci:BDF or "
+				    "vhost-user:/path/to.sock");
+	if (!strncmp(spec, "vhost-user:", 11))
+		return parse_vhost_user(spec, s, err);
+	if (strncmp(spec, "pci:", 4))
+		return uvio_err_set(err, -EINVAL, "'%s': expected pci:BDF "
+				    "(e.g. pci:0000:00:04.0) or vhost-user:/path/to.sock"
+				    "[,server][,queues=N]", spec);
+	if (uvio_pci_addr_parse(spec + 4, &s->pci))
+		return uvio_err_set(err, -EINVAL, "'%s': not a PCI address: "
+				    "expected DDDD:BB:DD.F or BB:DD.F", spec);
+	return 0;
+}
+
+int uvio_spec_check(const char *spec, struct uvio_err *err)
+{
+	struct spec s;
+
+	return spec_parse(spec, &s, err);
 }
 
 int uvio_open(const char *spec, struct uvio_dev **out, struct uvio_err *err)
 {
-	if (!spec || !*spec)
-		return uvio_err_set(err, -EINVAL, "no device given: use pci:BDF or "
-				    "vhost-user:/path/to.sock");
-	if (!strncmp(spec, "pci:", 4))
-		return open_pci(spec + 4, out, err);
-	if (!strncmp(spec, "vhost-user:", 11))
-		return open_vhost_user(spec, out, err);
-	return uvio_err_set(err, -EINVAL, "unknown device '%s': use pci:BDF "
-			    "(e.g. pci:0000:00:04.0) or vhost-user:/path/to.sock"
-			    "[,server][,queues=N]", spec);
+	struct spec s;
+	int rc = spec_parse(spec, &s, err);
+
+	if (rc)
+		return rc;
+	return s.vhost_user ? uvio_vhost_user_open(&s.vu, out, err) :
+			      uvio_pci_open(&s.pci, out, err);
 }

@@ -14,6 +14,8 @@
 #include <getopt.h>
 #include <string.h>
 
+#include <uvio/uvio.h>
+
 #include "../../apps/common/cli.h"
 
 static uint64_t uint_ok(const char *s)
@@ -211,6 +213,42 @@ static void test_getopt_msg(void **state)
 	assert_string_equal(REFUSED("--bs=4k", "--json", "-q"), "");
 }
 
+/* uvio_spec_check: uvio_open's parser, opening nothing. */
+static void expect_spec(const char *spec, int code, const char *needle)
+{
+	struct uvio_err err = { 0 };
+
+	assert_int_equal(uvio_spec_check(spec, &err), code);
+	if (code && !strstr(err.msg, needle))
+		fail_msg("'%s': message '%s' lacks '%s'", spec, err.msg, needle);
+}
+
+static void test_spec_check(void **state)
+{
+	struct uvio_dev *dev = NULL;
+	struct uvio_err err = { 0 };
+
+	(void)state;
+	/* Well-formed, though none of these exists. */
+	expect_spec("pci:0000:ff:1f.7", 0, NULL);
+	expect_spec("pci:01:00.0", 0, NULL);
+	expect_spec("vhost-user:/nonexistent/x.sock", 0, NULL);
+	expect_spec("vhost-user:/s,server,queues=4,queue_size=256,timeout=-1", 0, NULL);
+	expect_spec("", -EINVAL, "no device given");
+	expect_spec(NULL, -EINVAL, "no device given");
+	expect_spec("pci:zz", -EINVAL, "'pci:zz': not a PCI address");
+	expect_spec("pci:", -EINVAL, "not a PCI address");
+	expect_spec("0000:01:00.0", -EINVAL, "expected pci:BDF");
+	expect_spec("foo:1", -EINVAL, "'foo:1': expected pci:BDF");
+	expect_spec("vhost-user:", -EINVAL, "no socket path");
+	expect_spec("vhost-user:/s,queues=0", -EINVAL, "bad option 'queues=0'");
+	expect_spec("vhost-user:/s,fast", -EINVAL, "bad option 'fast'");
+	/* The same line from uvio_open, which opens nothing either. */
+	assert_int_equal(uvio_open("pci:zz", &dev, &err), -EINVAL);
+	assert_null(dev);
+	assert_non_null(strstr(err.msg, "'pci:zz': not a PCI address"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -219,6 +257,7 @@ int main(void)
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_bool),
 		cmocka_unit_test(test_getopt_msg),
+		cmocka_unit_test(test_spec_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -138,6 +138,15 @@ int uvio_blk_get_id(struct uvio_blk_queue *q, char id[21], uvio_blk_cb cb,
  * or -EIO once the queue broke (its requests were failed with -EIO). */
 int uvio_blk_poll(struct uvio_blk_queue *q, unsigned max);
 
+/*
+ * Batching: with kicks deferred, submissions do not notify the device until
+ * uvio_blk_kick(), which sends at most one notification for all of them
+ * (none when the device suppresses them). Off by default; turning it off
+ * kicks. The _sync wrappers kick for themselves.
+ */
+void uvio_blk_defer_kicks(struct uvio_blk_queue *q, bool on);
+void uvio_blk_kick(struct uvio_blk_queue *q);
+
 /* Requests submitted and not yet completed. */
 unsigned uvio_blk_queue_in_flight(const struct uvio_blk_queue *q);
 

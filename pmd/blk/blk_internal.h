@@ -50,6 +50,7 @@ struct uvio_blk_queue {
 	uint16_t nfree_req, nfree_io;
 	uint16_t max_data_segs;     /* per virtio request */
 	bool indirect;
+	bool defer_kicks;         /* uvio_blk_defer_kicks */
 	struct uvio_sg *sg;         /* scratch: max_data_segs + 2 */
 	unsigned in_flight;         /* user requests */
 	char error[160];

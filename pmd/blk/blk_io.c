@@ -170,6 +170,26 @@ int uvio_blk_poll(struct uvio_blk_queue *q, unsigned max)
 	return (int)done;
 }
 
+/* One notification per batch when the caller batches (uvio_blk_defer_kicks):
+ * a vhost-user kick is a syscall, a PCI one a trapped write. */
+static void notify(struct uvio_blk_queue *q)
+{
+	if (!q->defer_kicks)
+		uvio_vq_kick(q->vq);
+}
+
+void uvio_blk_defer_kicks(struct uvio_blk_queue *q, bool on)
+{
+	q->defer_kicks = on;
+	if (!on)
+		uvio_vq_kick(q->vq);
+}
+
+void uvio_blk_kick(struct uvio_blk_queue *q)
+{
+	uvio_vq_kick(q->vq);
+}
+
 unsigned uvio_blk_queue_in_flight(const struct uvio_blk_queue *q)
 {
 	return q->in_flight;
@@ -328,7 +348,7 @@ static int submit_rw(struct uvio_blk_queue *q, uint32_t type, uint64_t offset,
 	}
 	if (n)
 		post(q, io, type, sector, n, type == VIRTIO_BLK_T_IN);
-	uvio_vq_kick(q->vq);
+	notify(q);
 	return 0;
 }
 
@@ -374,7 +394,7 @@ int uvio_blk_flush(struct uvio_blk_queue *q, uvio_blk_cb cb, void *arg)
 	if (rc)
 		return rc;
 	submit_simple(q, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, io_start(q, 1, cb, arg));
-	uvio_vq_kick(q->vq);
+	notify(q);
 	return 0;
 }
 
@@ -389,7 +409,7 @@ int uvio_blk_get_id(struct uvio_blk_queue *q, char id[21], uvio_blk_cb cb, void 
 	io->id_out = id;
 	submit_simple(q, VIRTIO_BLK_T_GET_ID, 0, offsetof(struct blk_slot, id),
 		      VIRTIO_BLK_ID_BYTES, true, io);
-	uvio_vq_kick(q->vq);
+	notify(q);
 	return 0;
 }
 
@@ -424,7 +444,7 @@ static int submit_range(struct uvio_blk_queue *q, uint32_t type, uint64_t offset
 		submit_simple(q, type, 0, offsetof(struct blk_slot, range),
 			      sizeof(q->slots[i].range), false, io);
 	}
-	uvio_vq_kick(q->vq);
+	notify(q);
 	return 0;
 }
 

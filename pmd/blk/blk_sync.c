@@ -26,6 +26,7 @@ static int sync_finish(struct uvio_blk_queue *q, int rc, struct sync_wait *w)
 {
 	if (rc)
 		return rc;
+	uvio_blk_kick(q);   /* in case the queue defers its kicks */
 	while (!w->done)
 		if (uvio_blk_poll(q, 32) < 0 && !w->done)
 			return -EIO;

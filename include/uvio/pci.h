@@ -11,6 +11,7 @@
 #define UVIO_PCI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <uvio/dev.h>
@@ -68,6 +69,13 @@ int uvio_pci_probe(const struct uvio_pci_addr *addr,
  * `force`. */
 int uvio_pci_bind(const struct uvio_pci_addr *addr, enum uvio_pci_driver drv,
 		  bool force, struct uvio_err *err);
+
+/* Is the device in use where it is bound now: a disk (or one of its
+ * partitions) mounted, held or used as swap; a netdev up with addresses or
+ * routes; its VFIO group open in a process. The test uvio_pci_bind() refuses
+ * on. 1 with the reason in `why` (one line; NULL allowed), 0 when not,
+ * -ENODEV / -ENOTSUP as uvio_pci_probe(). */
+int uvio_pci_in_use(const struct uvio_pci_addr *addr, char *why, size_t len);
 
 /* Unbind from vfio-pci/uio and give the device back to its kernel driver
  * (clears driver_override and reprobes). */

@@ -575,33 +575,55 @@ static long vfio_group_user(int group)
 	return pid;
 }
 
-/* -EBUSY with the reason when the device's current driver is in use. */
-static int check_in_use(const struct uvio_pci_info *info, struct uvio_err *err)
+/* Is the device's current driver in use? The reason goes to `why`. The one
+ * test behind both the bind refusal and uvio-devbind --status's *Active*. */
+static bool device_in_use(const struct uvio_pci_info *info, char *why,
+			  size_t len)
 {
-	char bdf[UVIO_PCI_ADDR_LEN], child[PATH_MAX], why[PATH_MAX];
-	bool used = false;
+	char child[PATH_MAX];
+	long pid;
 
-	uvio_pci_addr_format(&info->addr, bdf);
 	why[0] = '\0';
 	if (info->driver == UVIO_PCI_DRV_KERNEL &&
 	    virtio_child(&info->addr, child, sizeof(child)) == 0)
-		used = blk_in_use(child, why, sizeof(why)) ||
-		       net_in_use(child, why, sizeof(why));
-	if (info->driver == UVIO_PCI_DRV_VFIO && info->iommu_group >= 0) {
-		long pid = vfio_group_user(info->iommu_group);
+		return blk_in_use(child, why, len) || net_in_use(child, why, len);
+	if (info->driver != UVIO_PCI_DRV_VFIO || info->iommu_group < 0)
+		return false;
+	pid = vfio_group_user(info->iommu_group);
+	if (pid)
+		uvio_pci_fmt(why, len, "/dev/vfio/%d is open in process %ld",
+			     info->iommu_group, pid);
+	return pid != 0;
+}
 
-		if (pid) {
-			uvio_pci_fmt(why, sizeof(why),
-				 "/dev/vfio/%d is open in process %ld",
-				 info->iommu_group, pid);
-			used = true;
-		}
+/* -EBUSY with the reason when the device's current driver is in use. */
+static int check_in_use(const struct uvio_pci_info *info, struct uvio_err *err)
+{
+	char bdf[UVIO_PCI_ADDR_LEN], why[PATH_MAX];
+
+	if (!device_in_use(info, why, sizeof(why)))
+		return 0;
+	uvio_pci_addr_format(&info->addr, bdf);
+	return uvio_err_set(err, -EBUSY,
+			    "%s: in use: %s; stop using it or pass --force",
+			    bdf, why);
+}
+
+int uvio_pci_in_use(const struct uvio_pci_addr *addr, char *why, size_t len)
+{
+	struct uvio_pci_info info;
+	char none[1];
+	int rc;
+
+	if (!why || !len) {
+		why = none;
+		len = sizeof(none);
 	}
-	if (used)
-		return uvio_err_set(err, -EBUSY,
-				    "%s: in use: %s; stop using it or pass --force",
-				    bdf, why);
-	return 0;
+	why[0] = '\0';
+	rc = uvio_pci_probe(addr, &info, NULL);
+	if (rc)
+		return rc;
+	return device_in_use(&info, why, len);
 }
 
 /* ---- bind / unbind ------------------------------------------------------ */

@@ -4,32 +4,15 @@
  * Exit status: 0 all good, 1 an I/O error or verify failure, 2 usage.
  */
 #include <stdio.h>
-#include <string.h>
 
 #include <uvio/uvio.h>
 
+#include "../common/cli.h"
 #include "blkbench.h"
 
 static int usage_error(const char *msg)
 {
-	fprintf(stderr, "blkbench: %s\n", msg);
-	return 2;
-}
-
-/* A malformed -d is a usage error; a device that will not open is not. */
-static int check_spec(const char *spec, char *msg, size_t len)
-{
-	struct uvio_pci_addr addr;
-
-	if (!strncmp(spec, "vhost-user:", 11) && spec[11])
-		return 0;
-	if (strncmp(spec, "pci:", 4))
-		return snprintf(msg, len, "-d %s: expected pci:BDF (e.g. pci:0000:01:00.0) "
-				"or vhost-user:PATH", spec), 2;
-	if (uvio_pci_addr_parse(spec + 4, &addr))
-		return snprintf(msg, len, "-d %s: '%s' is not a PCI address (DDDD:BB:DD.F or BB:DD.F)",
-				spec, spec + 4), 2;
-	return 0;
+	return cli_usage_error("blkbench", "%s", msg);
 }
 
 static int open_blk(const struct bb_opts *o, struct uvio_blk **blk)
@@ -65,9 +48,11 @@ int main(int argc, char **argv)
 		return usage_error(msg);
 	if (o.help) {
 		bb_usage(stdout);
-		return 0;
+		return fflush(stdout) ? 1 : 0;
 	}
-	if (check_spec(o.dev, msg, sizeof(msg)))
+	if (o.version)
+		return cli_print_version("blkbench");
+	if (bb_opts_check_dev(&o, msg, sizeof(msg)))
 		return usage_error(msg);
 	if (open_blk(&o, &blk))
 		return 1;

@@ -1,38 +1,50 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * blkbench command line. A small hand-rolled parser (no getopt state) so
- * the unit tests can call it again and again.
+ * blkbench command line: getopt_long and the shared parsers of
+ * apps/common/cli.h. getopt's state is reset on each call, so the unit
+ * tests can parse again and again.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include <uvio/uvio.h>
+
+#include "../common/cli.h"
 #include "blockhdr.h"
 #include "opts.h"
 
 enum opt_id {
-	O_DEV, O_RW, O_MIX, O_BS, O_IODEPTH, O_QUEUES, O_RUNTIME, O_IOCOUNT,
+	O_RW = 256, O_MIX, O_BS, O_IODEPTH, O_QUEUES, O_RUNTIME, O_IOCOUNT,
 	O_OFFSET, O_SIZE, O_VERIFY, O_SEED, O_GEN, O_JSON, O_LATLOG, O_FLUSH,
-	O_OP, O_UNMAP, O_NOHUGE, O_RECONNECT, O_HELP,
+	O_OP, O_UNMAP, O_NOHUGE, O_RECONNECT, O_VERSION,
 };
 
-static const struct opt_def {
-	const char *name;
-	enum opt_id id;
-	bool arg;
-} opt_defs[] = {
-	{ "dev", O_DEV, true },           { "rw", O_RW, true },
-	{ "rwmixread", O_MIX, true },     { "bs", O_BS, true },
-	{ "iodepth", O_IODEPTH, true },   { "queues", O_QUEUES, true },
-	{ "runtime", O_RUNTIME, true },   { "io-count", O_IOCOUNT, true },
-	{ "offset", O_OFFSET, true },     { "size", O_SIZE, true },
-	{ "verify", O_VERIFY, false },    { "seed", O_SEED, true },
-	{ "generation", O_GEN, true },    { "json", O_JSON, false },
-	{ "latency-log", O_LATLOG, true }, { "flush-every", O_FLUSH, true },
-	{ "op", O_OP, true },             { "unmap", O_UNMAP, false },
-	{ "no-huge", O_NOHUGE, false },   { "reconnect", O_RECONNECT, true },
-	{ "help", O_HELP, false },
+static const struct option long_opts[] = {
+	{ "dev", required_argument, NULL, 'd' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, O_VERSION },
+	{ "rw", required_argument, NULL, O_RW },
+	{ "rwmixread", required_argument, NULL, O_MIX },
+	{ "bs", required_argument, NULL, O_BS },
+	{ "iodepth", required_argument, NULL, O_IODEPTH },
+	{ "queues", required_argument, NULL, O_QUEUES },
+	{ "runtime", required_argument, NULL, O_RUNTIME },
+	{ "io-count", required_argument, NULL, O_IOCOUNT },
+	{ "offset", required_argument, NULL, O_OFFSET },
+	{ "size", required_argument, NULL, O_SIZE },
+	{ "verify", no_argument, NULL, O_VERIFY },
+	{ "seed", required_argument, NULL, O_SEED },
+	{ "generation", required_argument, NULL, O_GEN },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "latency-log", required_argument, NULL, O_LATLOG },
+	{ "flush-every", required_argument, NULL, O_FLUSH },
+	{ "op", required_argument, NULL, O_OP },
+	{ "unmap", no_argument, NULL, O_UNMAP },
+	{ "no-huge", no_argument, NULL, O_NOHUGE },
+	{ "reconnect", required_argument, NULL, O_RECONNECT },
+	{ NULL, 0, NULL, 0 },
 };
 
 static const char *const rw_names[] = {
@@ -52,40 +64,64 @@ bool bb_rw_is_random(enum bb_rw rw) { return rw >= BB_RANDREAD; }
 bool bb_rw_writes(enum bb_rw rw) { return rw == BB_WRITE || rw >= BB_RANDWRITE; }
 bool bb_rw_reads(enum bb_rw rw) { return rw != BB_WRITE && rw != BB_RANDWRITE; }
 
+/* help2man reads this: "Usage:" first, then one option per line. */
 void bb_usage(FILE *f)
 {
 	fputs(
-"usage: blkbench -d pci:BDF [options]\n"
-"  --rw read|write|randread|randwrite|randrw   (default randread)\n"
-"  --rwmixread P     percent reads for randrw (default 50)\n"
-"  --bs N            I/O size (default 4k; k/m/g are powers of 1024)\n"
-"  --iodepth N       requests in flight per queue (default 1)\n"
-"  --queues N        queues, one polling thread each (default 1)\n"
-"  --runtime S       seconds (default 5, unless --io-count or --verify)\n"
-"  --io-count N      stop after N reads+writes over all queues (with\n"
-"                    --runtime: whichever comes first)\n"
-"  --offset B --size B   the range to work on (default: the whole device)\n"
-"  --verify          write verifiable blocks / check them on read; without\n"
-"                    a limit one pass over the range: each block once\n"
-"  --seed N --generation N   the verify stamp (defaults 0 and 1)\n"
-"  --flush-every N   a flush after every N writes, per queue\n"
-"  --json            the report as one JSON object on stdout\n"
-"  --latency-log F   one line per I/O: ns_since_start latency_ns op\n"
-"                    (time of completion; read|write|flush)\n"
-"  --no-huge         DMA memory from 4K pinned pages (VFIO with an IOMMU)\n"
-"  --reconnect S     vhost-user: when the back-end goes away, count the\n"
-"                    I/Os that failed, wait up to S seconds for it to come\n"
-"                    back, reconnect and send them again (pci: no effect)\n"
-"  --op flush|write-zeroes|discard|get-id   one command and exit\n"
-"                    (--offset/--size for the range, --unmap for write-zeroes)\n"
-"Verify format: 32-byte header {\"UVIOBLK1\", lba, seed, generation, crc32c}\n"
-"at the start of every unit of min(4096, largest power of two dividing bs)\n"
-"bytes; the rest is data derived from (seed, lba, generation).\n"
-"Report: submitted = completed ok + completed with error; resubmitted counts\n"
-"the failed I/Os sent again after a reconnect (they are in submitted too).\n"
+"Usage: blkbench -d DEV [OPTION]...\n"
+"Load and check a virtio-blk device through uvio: a fio-like workload, or\n"
+"one command (--op).\n"
+"\n"
+"  -d, --dev DEV         the device: pci:BDF (e.g. pci:0000:01:00.0) or\n"
+"                        vhost-user:PATH[,server][,queues=N]\n"
+"  --rw MODE             read, write, randread, randwrite or randrw\n"
+"                        (default randread)\n"
+"  --rwmixread P         percent reads for randrw (default 50)\n"
+"  --bs SIZE             I/O size (default 4k)\n"
+"  --iodepth N           requests in flight per queue (default 1)\n"
+"  --queues N            queues, one polling thread each (default 1)\n"
+"  --runtime TIME        how long to run (default 5s, unless --io-count or\n"
+"                        --verify is given)\n"
+"  --io-count N          stop after N reads+writes over all queues (with\n"
+"                        --runtime: whichever comes first)\n"
+"  --offset SIZE         where the range to work on starts (default 0)\n"
+"  --size SIZE           the range's length (default: to the device's end)\n"
+"  --verify              write verifiable blocks, or check them on read;\n"
+"                        without a limit one pass over the range: each block\n"
+"                        once\n"
+"  --seed N              the verify stamp's seed (default 0)\n"
+"  --generation N        the verify stamp's generation (default 1)\n"
+"  --flush-every N       a flush after every N writes, per queue\n"
+"  --json                the report as one JSON object on stdout\n"
+"  --latency-log FILE    one line per I/O (see the Report section)\n"
+"  --no-huge             DMA memory from 4K pinned pages (VFIO with an\n"
+"                        IOMMU)\n"
+"  --reconnect TIME      vhost-user: when the back-end goes away, count the\n"
+"                        I/Os that failed, wait up to TIME for it to come\n"
+"                        back, reconnect and send them again (pci: no\n"
+"                        effect)\n"
+"  --op CMD              flush, write-zeroes, discard or get-id: one command\n"
+"                        and exit (--offset and --size give the range)\n"
+"  --unmap               with --op write-zeroes: let the device unmap\n"
+"  -h, --help            this text, and exit\n"
+"  --version             the version, and exit\n"
+"\n"
+"Numbers are decimal (010 is ten). SIZE and --io-count take k, M, G, T\n"
+"suffixes, powers of 1024 (4k, 4KiB, 1M). TIME is seconds, or a number with\n"
+"us, ms, s, m, h or d (1.5, 500ms, 10m, 2h).\n"
+"\n"
+"Verify format: a 32-byte header {\"UVIOBLK1\", lba, seed, generation,\n"
+"crc32c} at the start of every unit of min(4096, largest power of two\n"
+"dividing bs) bytes; the rest is data derived from (seed, lba, generation).\n"
+"\n"
+"Report: submitted = completed ok + completed with error; resubmitted\n"
+"counts the failed I/Os sent again after a reconnect (they are in submitted\n"
+"too).\n"
+"\n"
 "Exit status: 0 all good, 1 I/O error or verify failure, 2 usage error.\n"
-"With --reconnect, I/Os that failed because the back-end went away and then\n"
-"succeeded after the reconnect do not fail the run (they are reported).\n", f);
+"With --reconnect, I/Os that failed because the back-end went away and\n"
+"then succeeded after the reconnect do not fail the run (they are\n"
+"reported).\n", f);
 }
 
 static int usage_fail(char *msg, size_t len, const char *fmt, ...)
@@ -101,60 +137,12 @@ static int usage_fail(char *msg, size_t len, const char *fmt, ...)
 	return 2;
 }
 
-int bb_parse_size(const char *s, uint64_t *out)
+static const char *opt_name(int id)
 {
-	char *end;
-	uint64_t v, mul = 1;
-
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -EINVAL;
-	switch (*end) {
-	case 'k': case 'K': mul = 1ull << 10; end++; break;
-	case 'm': case 'M': mul = 1ull << 20; end++; break;
-	case 'g': case 'G': mul = 1ull << 30; end++; break;
-	case 't': case 'T': mul = 1ull << 40; end++; break;
-	default: break;
-	}
-	if (*end || (v && mul > UINT64_MAX / v))
-		return -EINVAL;
-	*out = v * mul;
-	return 0;
-}
-
-static int parse_uint(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-	uint64_t v;
-
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-static int parse_seconds(const char *s, double *out)
-{
-	char *end;
-	double v;
-
-	if (!s || !*s || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (*end == 's')
-		end++;
-	if (errno || end == s || *end || !(v > 0) || v > 1e9)
-		return -EINVAL;
-	*out = v;
-	return 0;
+	for (const struct option *lo = long_opts; lo->name; lo++)
+		if (lo->val == id)
+			return lo->name;
+	return "?";
 }
 
 static int lookup(const char *const *names, unsigned n, const char *s)
@@ -165,80 +153,118 @@ static int lookup(const char *const *names, unsigned n, const char *s)
 	return -1;
 }
 
-/* One option with its value (NULL for flags). */
-static int apply(struct bb_opts *o, enum opt_id id, const char *name,
-		 const char *v, char *msg, size_t len)
+static int size_opt(struct bb_opts *o, int id, const char *v, char *msg,
+		    size_t len)
+{
+	uint64_t u;
+	int rc = cli_parse_size(v, &u);
+
+	if (rc)
+		return usage_fail(msg, len, "--%s: %s '%s' (a number with an optional "
+				  "k/M/G/T suffix)", opt_name(id),
+				  rc == -ERANGE ? "too large:" : "bad size", v);
+	if (id == O_BS)
+		o->bs = u;
+	else if (id == O_OFFSET)
+		o->offset = u;
+	else if (id == O_SIZE)
+		o->size = u, o->size_set = true;
+	else
+		o->io_count = u, o->io_count_set = true;
+	return 0;
+}
+
+/* A decimal option in [0, max]. */
+static int uint_opt(int id, const char *v, uint64_t max, uint64_t *out,
+		    char *msg, size_t len)
+{
+	if (cli_parse_uint(v, 0, max, out))
+		return usage_fail(msg, len, "--%s: bad number '%s' (decimal, 0..%llu)",
+				  opt_name(id), v, (unsigned long long)max);
+	return 0;
+}
+
+static int count_opt(struct bb_opts *o, int id, const char *v, char *msg,
+		     size_t len)
 {
 	uint64_t u = 0;
+	unsigned max = id == O_IODEPTH ? BB_IODEPTH_MAX : 65535;
+
+	if (cli_parse_uint(v, 1, max, &u))
+		return usage_fail(msg, len, "--%s must be 1..%u, not '%s'",
+				  opt_name(id), max, v);
+	*(id == O_IODEPTH ? &o->iodepth : &o->queues) = (unsigned)u;
+	return 0;
+}
+
+static int time_opt(struct bb_opts *o, int id, const char *v, char *msg,
+		    size_t len)
+{
+	double max = id == O_RUNTIME ? 1e9 : BB_RECONNECT_MAX, t = 0;
+
+	if (cli_parse_time(v, &t) || !(t > 0) || t > max)
+		return usage_fail(msg, len, "--%s must be a positive time, at most %.0f s "
+				  "(e.g. 30, 500ms, 10m, 2h), not '%s'",
+				  opt_name(id), max, v);
+	if (id == O_RUNTIME)
+		o->runtime = t, o->runtime_set = true;
+	else
+		o->reconnect = t;
+	return 0;
+}
+
+static int name_opt(struct bb_opts *o, int id, const char *v, char *msg,
+		    size_t len)
+{
 	int i;
 
-	switch (id) {
-	case O_DEV: o->dev = v; return 0;
-	case O_RW:
+	if (id == O_RW) {
 		i = lookup(rw_names, 5, v);
 		if (i < 0)
 			return usage_fail(msg, len, "unknown --rw '%s' (read|write|randread|randwrite|randrw)", v);
 		o->rw = (enum bb_rw)i;
 		return 0;
-	case O_OP:
-		i = lookup(op_names, 5, v);
-		if (i <= 0)
-			return usage_fail(msg, len, "unknown --op '%s' (flush|write-zeroes|discard|get-id)", v);
-		o->op = (enum bb_op)i;
-		return 0;
+	}
+	i = lookup(op_names, 5, v);
+	if (i <= 0)
+		return usage_fail(msg, len, "unknown --op '%s' (flush|write-zeroes|discard|get-id)", v);
+	o->op = (enum bb_op)i;
+	return 0;
+}
+
+/* One option with its value (NULL for flags). */
+static int apply(struct bb_opts *o, int id, const char *v, char *msg, size_t len)
+{
+	uint64_t u = 0;
+
+	switch (id) {
+	case 'd': o->dev = v; return 0;
+	case 'h': o->help = true; return 0;
+	case O_VERSION: o->version = true; return 0;
+	case O_RW: case O_OP: return name_opt(o, id, v, msg, len);
 	case O_MIX:
-		if (parse_uint(v, 100, &u))
+		if (cli_parse_uint(v, 0, 100, &u))
 			return usage_fail(msg, len, "--rwmixread must be 0..100, not '%s'", v);
 		o->rwmixread = (unsigned)u;
 		return 0;
 	case O_BS: case O_OFFSET: case O_SIZE: case O_IOCOUNT:
-		if (bb_parse_size(v, &u))
-			return usage_fail(msg, len, "--%s: bad size '%s' (a number, k/m/g/t suffix)", name, v);
-		if (id == O_BS)
-			o->bs = u;
-		else if (id == O_OFFSET)
-			o->offset = u;
-		else if (id == O_SIZE)
-			o->size = u, o->size_set = true;
-		else
-			o->io_count = u, o->io_count_set = true;
-		return 0;
-	case O_IODEPTH: case O_QUEUES:
-		if (parse_uint(v, UINT32_MAX, &u))
-			return usage_fail(msg, len, "--%s: bad number '%s'", name, v);
-		*(id == O_IODEPTH ? &o->iodepth : &o->queues) = (unsigned)u;
-		return 0;
-	case O_RUNTIME:
-		if (parse_seconds(v, &o->runtime))
-			return usage_fail(msg, len, "--runtime must be a positive number of seconds, not '%s'", v);
-		o->runtime_set = true;
-		return 0;
-	case O_SEED:
-		if (parse_uint(v, UINT64_MAX, &o->seed))
-			return usage_fail(msg, len, "--seed: bad number '%s'", v);
-		return 0;
+		return size_opt(o, id, v, msg, len);
+	case O_IODEPTH: case O_QUEUES: return count_opt(o, id, v, msg, len);
+	case O_RUNTIME: case O_RECONNECT: return time_opt(o, id, v, msg, len);
+	case O_SEED: return uint_opt(id, v, UINT64_MAX, &o->seed, msg, len);
 	case O_GEN:
-		if (parse_uint(v, UINT32_MAX, &u))
-			return usage_fail(msg, len, "--generation: bad number '%s' (0..4294967295)", v);
+		if (uint_opt(id, v, UINT32_MAX, &u, msg, len))
+			return 2;
 		o->generation = (uint32_t)u;
 		return 0;
-	case O_FLUSH:
-		if (parse_uint(v, UINT64_MAX, &o->flush_every))
-			return usage_fail(msg, len, "--flush-every: bad number '%s'", v);
-		return 0;
-	case O_RECONNECT:
-		if (parse_seconds(v, &o->reconnect) || o->reconnect > BB_RECONNECT_MAX)
-			return usage_fail(msg, len, "--reconnect must be a positive number of seconds, at most %.0f, not '%s'",
-				    BB_RECONNECT_MAX, v);
-		return 0;
+	case O_FLUSH: return uint_opt(id, v, UINT64_MAX, &o->flush_every, msg, len);
 	case O_LATLOG: o->latency_log = v; return 0;
 	case O_VERIFY: o->verify = true; return 0;
 	case O_JSON: o->json = true; return 0;
 	case O_UNMAP: o->unmap = true; return 0;
 	case O_NOHUGE: o->no_huge = true; return 0;
-	case O_HELP: o->help = true; return 0;
 	}
-	return 0;
+	return usage_fail(msg, len, "internal: option %d", id);
 }
 
 /* What can be checked without the device. */
@@ -252,10 +278,6 @@ static int check(struct bb_opts *o, char *msg, size_t len)
 		return usage_fail(msg, len, "--bs must be a multiple of the device block size (at least 512)");
 	if (o->bs > BB_BS_MAX)
 		return usage_fail(msg, len, "--bs must be at most %llu", (unsigned long long)BB_BS_MAX);
-	if (o->iodepth == 0 || o->iodepth > BB_IODEPTH_MAX)
-		return usage_fail(msg, len, "--iodepth must be 1..%u", BB_IODEPTH_MAX);
-	if (o->queues == 0 || o->queues > 65535)
-		return usage_fail(msg, len, "--queues must be 1..65535");
 	if (o->offset % 512)
 		return usage_fail(msg, len, "--offset must be a multiple of 512");
 	if (o->size_set && (o->size == 0 || o->size % 512))
@@ -274,43 +296,33 @@ static int check(struct bb_opts *o, char *msg, size_t len)
 int bb_opts_parse(int argc, char **argv, struct bb_opts *o, char *msg,
 		  size_t msg_len)
 {
+	int c;
+
 	*o = (struct bb_opts){ .rw = BB_RANDREAD, .rwmixread = 50, .bs = 4096,
 			       .iodepth = 1, .queues = 1, .generation = 1 };
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = NULL, *eq;
-		const struct opt_def *d = NULL;
-		char name[32];
-		size_t n;
-
-		if (!strcmp(a, "-d"))
-			a = "--dev";
-		else if (!strcmp(a, "-h"))
-			a = "--help";
-		if (strncmp(a, "--", 2))
-			return usage_fail(msg, msg_len, "unexpected argument '%s'", a);
-		eq = strchr(a, '=');
-		n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-		if (n >= sizeof(name))
-			return usage_fail(msg, msg_len, "unknown option '%s'", a);
-		memcpy(name, a + 2, n);
-		name[n] = '\0';
-		for (size_t k = 0; k < sizeof(opt_defs) / sizeof(opt_defs[0]); k++)
-			if (!strcmp(opt_defs[k].name, name))
-				d = &opt_defs[k];
-		if (!d)
-			return usage_fail(msg, msg_len, "unknown option '%s' (try --help)", a);
-		if (d->arg && eq)
-			val = eq + 1;
-		else if (d->arg && i + 1 < argc)
-			val = argv[++i];
-		else if (d->arg)
-			return usage_fail(msg, msg_len, "--%s needs a value", name);
-		else if (eq)
-			return usage_fail(msg, msg_len, "--%s takes no value", name);
-		if (apply(o, d->id, name, val, msg, msg_len))
+	opterr = 0;
+	optind = 0;     /* GNU: start over */
+	/* '+': stop at the first non-option; ':': report missing values. */
+	while ((c = getopt_long(argc, argv, "+:d:h", long_opts, NULL)) != -1) {
+		if (c == '?' || c == ':') {
+			cli_getopt_msg(c, argv, msg, msg_len);
+			return 2;
+		}
+		if (apply(o, c, optarg, msg, msg_len))
 			return 2;
 	}
-	return o->help ? 0 : check(o, msg, msg_len);
+	if (optind < argc)
+		return usage_fail(msg, msg_len, "unexpected argument '%s'", argv[optind]);
+	return o->help || o->version ? 0 : check(o, msg, msg_len);
+}
+
+int bb_opts_check_dev(const struct bb_opts *o, char *msg, size_t len)
+{
+	struct uvio_err err = { 0 };
+
+	if (uvio_spec_check(o->dev, &err))
+		return usage_fail(msg, len, "-d %s", err.msg);
+	return 0;
 }
 
 void bb_split(uint64_t total, unsigned n, unsigned i, uint64_t *first,

@@ -41,6 +41,7 @@ struct bb_opts {
 	double reconnect;         /* seconds to wait for a vhost-user back-end
 				   * that went away; 0 = give up at once */
 	bool help;
+	bool version;
 };
 
 /* Largest --bs: an I/O buffer fits easily in one DMA segment. */
@@ -49,15 +50,17 @@ struct bb_opts {
 /* Longest --reconnect wait: 24 hours, and milliseconds fit an int. */
 #define BB_RECONNECT_MAX 86400.0
 
-/* "4096", "4k", "1M", "2g", "1t": powers of 1024. 0 or -EINVAL. */
-int bb_parse_size(const char *s, uint64_t *out);
-
 /*
- * Parse argv into *o (defaults filled first). Returns 0, or 2 for a usage
- * error with one line (no "blkbench: " prefix, no newline) in msg.
+ * Parse argv into *o (defaults filled first). Returns 0 (then see help and
+ * version), or 2 for a usage error with one line (no "blkbench: " prefix,
+ * no newline) in msg.
  */
 int bb_opts_parse(int argc, char **argv, struct bb_opts *o, char *msg,
 		  size_t msg_len);
+
+/* -d's syntax (uvio_spec_check), before anything is opened: 0 or 2 with
+ * msg as above. */
+int bb_opts_check_dev(const struct bb_opts *o, char *msg, size_t msg_len);
 
 /*
  * Checks that need the device: block size, queue count and size, range.

@@ -57,7 +57,7 @@ static void test_opts_defaults(void **state)
 
 	assert_int_equal(PARSE(&o, msg, "--dev=pci:1:0.0", "--rw=randrw", "--bs", "64k",
 			       "--size", "1G", "--offset=2m", "--io-count", "1k",
-			       "--verify", "--seed", "0x10", "--rwmixread", "70"), 0);
+			       "--verify", "--seed", "16", "--rwmixread", "70"), 0);
 	assert_int_equal(o.rw, BB_RANDRW);
 	assert_int_equal(o.bs, 65536);
 	assert_int_equal(o.size, 1ull << 30);
@@ -74,27 +74,65 @@ static void test_opts_defaults(void **state)
 	assert_true(o.help);
 }
 
-static void test_parse_size(void **state)
+static void expect_usage(int rc, const char *msg, const char *want);
+
+/* The shared parsers (tests/unit/test_cli.c) as blkbench's options take them:
+ * decimal only, fio's sizes and times, both "--opt value" and "--opt=value". */
+static void test_opts_numbers(void **state)
 {
-	uint64_t v = 0;
+	struct bb_opts o;
+	char m[256];
 
 	(void)state;
-	assert_int_equal(bb_parse_size("4k", &v), 0);
-	assert_int_equal(v, 4096);
-	assert_int_equal(bb_parse_size("3M", &v), 0);
-	assert_int_equal(v, 3 << 20);
-	assert_int_equal(bb_parse_size("2g", &v), 0);
-	assert_int_equal(v, 2ull << 30);
-	assert_int_equal(bb_parse_size("1t", &v), 0);
-	assert_int_equal(v, 1ull << 40);
-	assert_int_equal(bb_parse_size("512", &v), 0);
-	assert_int_equal(v, 512);
-	assert_int_equal(bb_parse_size("", &v), -EINVAL);
-	assert_int_equal(bb_parse_size("-1", &v), -EINVAL);
-	assert_int_equal(bb_parse_size("4kb", &v), -EINVAL);
-	assert_int_equal(bb_parse_size("k", &v), -EINVAL);
-	assert_int_equal(bb_parse_size("99999999999999t", &v), -EINVAL);
-	assert_int_equal(bb_parse_size("99999999999999999999", &v), -EINVAL);
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--seed=7", "--iodepth", "010",
+			       "--queues=02", "--runtime", "2m", "--generation", "010"), 0);
+	assert_int_equal(o.seed, 7);
+	assert_int_equal(o.iodepth, 10);
+	assert_int_equal(o.queues, 2);
+	assert_true(o.runtime == 120);
+	assert_int_equal(o.generation, 10);
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--bs=4KiB", "--offset", "1M",
+			       "--size=2g", "--runtime=500ms", "--reconnect", "1.5s"), 0);
+	assert_int_equal(o.bs, 4096);
+	assert_int_equal(o.offset, 1u << 20);
+	assert_int_equal(o.size, 2ull << 30);
+	assert_true(o.runtime == 0.5);
+	assert_true(o.reconnect == 1.5);
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--runtime", "2h", "--reconnect=1d"), 0);
+	assert_true(o.runtime == 7200);
+	assert_true(o.reconnect == 86400);
+	assert_int_equal(PARSE(&o, m, "--version"), 0);
+	assert_true(o.version);
+
+	expect_usage(PARSE(&o, m, "-d", "x", "--seed", "0x10"), m, "--seed: bad number '0x10'");
+	expect_usage(PARSE(&o, m, "-d", "x", "--iodepth", "0x10"), m, "--iodepth must be 1..");
+	expect_usage(PARSE(&o, m, "-d", "x", "--iodepth", " 1"), m, "--iodepth");
+	expect_usage(PARSE(&o, m, "-d", "x", "--queues", "1x"), m, "--queues must be 1..65535");
+	expect_usage(PARSE(&o, m, "-d", "x", "--generation", "4294967296"), m, "--generation");
+	expect_usage(PARSE(&o, m, "-d", "x", "--runtime", "10x"), m, "--runtime");
+	expect_usage(PARSE(&o, m, "-d", "x", "--runtime", "-1"), m, "--runtime");
+	expect_usage(PARSE(&o, m, "-d", "x", "--bs", "4p"), m, "--bs: bad size '4p'");
+	expect_usage(PARSE(&o, m, "-d", "x", "--size", "16777216T"), m, "--size: too large");
+	expect_usage(PARSE(&o, m, "-d", "x", "--offset=-4k"), m, "--offset: bad size");
+}
+
+/* -d's syntax: a malformed name is a usage error before anything opens. */
+static void test_opts_check_dev(void **state)
+{
+	struct bb_opts o;
+	char m[256];
+
+	(void)state;
+	assert_int_equal(PARSE(&o, m, "-d", "pci:0000:ff:1f.7"), 0);
+	assert_int_equal(bb_opts_check_dev(&o, m, sizeof(m)), 0);
+	assert_int_equal(PARSE(&o, m, "--dev=vhost-user:/tmp/x.sock,server"), 0);
+	assert_int_equal(bb_opts_check_dev(&o, m, sizeof(m)), 0);
+	assert_int_equal(PARSE(&o, m, "-d", "pci:zz"), 0);
+	expect_usage(bb_opts_check_dev(&o, m, sizeof(m)), m, "-d 'pci:zz': not a PCI address");
+	assert_int_equal(PARSE(&o, m, "-d", "foo:1"), 0);
+	expect_usage(bb_opts_check_dev(&o, m, sizeof(m)), m, "-d 'foo:1': expected pci:BDF");
+	assert_int_equal(PARSE(&o, m, "-d", "vhost-user:/s,queues=0"), 0);
+	expect_usage(bb_opts_check_dev(&o, m, sizeof(m)), m, "bad option 'queues=0'");
 }
 
 static void expect_usage(int rc, const char *msg, const char *want)
@@ -927,7 +965,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_opts_defaults),
-		cmocka_unit_test(test_parse_size),
+		cmocka_unit_test(test_opts_numbers),
+		cmocka_unit_test(test_opts_check_dev),
 		cmocka_unit_test(test_opts_errors),
 		cmocka_unit_test(test_opts_reconnect),
 		cmocka_unit_test(test_opts_check_device),

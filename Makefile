@@ -116,6 +116,8 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(MODEL_OBJS) $(BUILD)/libuvio.a
 # silent when nothing is missing. tools/install-deps --list check names them.
 deps-check:
 	@tools/install-deps check
+	@tools/fetch-fio-src
+	@tools/fetch-fio-src
 
 check-unit: deps-check
 	$(MAKE) SANITIZE=1 tests
@@ -211,5 +213,6 @@ clean:
 	rm -rf build
 
 include tests/fuzz/Makefile.fuzz
+include fio/Makefile.fio
 
 -include $(shell find build -name '*.d' 2>/dev/null)

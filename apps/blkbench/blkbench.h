@@ -12,6 +12,14 @@
 #include "hist.h"
 #include "opts.h"
 
+/*
+ * Directions, numbered as fio numbers them (enum fio_ddir, io_ddir.h): the
+ * ddir column of --latency-log and the read / write / trim / sync objects
+ * of --json. The workload issues no trim; its statistics stay empty, as
+ * fio's do for a job that trims nothing.
+ */
+enum bb_dir { BB_DIR_READ, BB_DIR_WRITE, BB_DIR_TRIM, BB_DIR_SYNC, BB_DIRS };
+
 /* Errors are counted by errno; larger values share the last slot. */
 #define BB_ERRNO_SLOTS 160
 
@@ -25,6 +33,7 @@ struct bb_counters {
 	uint64_t ios;            /* reads + writes completed, ok or not */
 	uint64_t reads, writes, flushes;
 	uint64_t bytes;          /* of reads and writes that succeeded */
+	uint64_t io_bytes[BB_DIRS]; /* the same, by direction */
 	uint64_t submitted;      /* requests the queue took */
 	uint64_t completed_ok;
 	uint64_t completed_error;
@@ -42,8 +51,12 @@ struct bb_counters {
 
 struct bb_result {
 	struct bb_counters c;
-	struct bb_hist lat;      /* reads and writes, ns */
+	/* By direction: from just before the request went to the queue to
+	 * its completion seen by the poll, in ns (fio's clat and lat: see
+	 * report.c). */
+	struct bb_hist lat[BB_DIRS];
 	double secs;
+	int64_t end_ms;          /* CLOCK_REALTIME at the end: fio's timestamp */
 	bool submit_failed;      /* a submit error or a broken queue stopped us */
 	unsigned reconnects;     /* --reconnect: times the device came back */
 };
@@ -80,8 +93,18 @@ void bb_report_progress(FILE *f, double t, uint64_t ios, uint64_t bytes,
 			double interval, uint64_t p99_ns);
 void bb_report_text(FILE *f, const struct bb_opts *o,
 		    const struct bb_result *r);
+/* fio's --output-format=json layout, on one line; report.c says how. */
 void bb_report_json(FILE *f, const struct bb_opts *o,
 		    const struct uvio_blk_info *in, const struct bb_result *r);
+/*
+ * One line of fio's latency log as fio 3.33 writes it with log_offset=1
+ * (iolog.c, flush_samples): "msec, nsec, ddir, bs, offset, prio". msec is
+ * the completion's time from the start of the run, nsec the latency, ddir
+ * enum bb_dir, prio 0 (blkbench has no I/O priorities). snprintf's value.
+ */
+#define BB_LATLOG_LINE_MAX 128
+int bb_latlog_line(char *buf, size_t len, uint64_t t_ms, uint64_t lat_ns,
+		   enum bb_dir d, uint64_t bs, uint64_t offset);
 /* True when the run failed: an I/O error (other than one redone after a
  * reconnect), a verify failure, a submit error, an I/O never redone. */
 bool bb_result_failed(const struct bb_result *r);

@@ -61,6 +61,8 @@ void bb_counters_merge(struct bb_counters *dst, const struct bb_counters *src)
 	dst->writes += src->writes;
 	dst->flushes += src->flushes;
 	dst->bytes += src->bytes;
+	for (unsigned d = 0; d < BB_DIRS; d++)
+		dst->io_bytes[d] += src->io_bytes[d];
 	dst->submitted += src->submitted;
 	dst->completed_ok += src->completed_ok;
 	dst->completed_error += src->completed_error;
@@ -140,7 +142,8 @@ static int worker_init(struct bb_worker *w, struct bb_shared *sh,
 	w->v = (struct bb_verify){ .unit = bb_unit_size(o->bs), .seed = o->seed,
 				   .generation = o->generation,
 				   .print_budget = &sh->print_budget };
-	bb_hist_init(&w->lat);
+	for (unsigned d = 0; d < BB_DIRS; d++)
+		bb_hist_init(&w->lat[d]);
 	if (o->verify && !(w->busy = bb_bitmap_new(w->nblocks)))
 		return -ENOMEM;
 	if (o->verify && o->rw == BB_RANDRW && !(w->written = bb_bitmap_new(w->nblocks)))
@@ -173,7 +176,10 @@ static void progress(struct bb_worker *ws, unsigned n, struct bb_hist *cur,
 	for (unsigned i = 0; i < n; i++) {
 		ios += LD(&ws[i].c.ios);
 		bytes += LD(&ws[i].c.bytes);
-		bb_hist_snapshot(tmp, &ws[i].lat);
+		/* The p99 of reads and writes, as the final text report's. */
+		bb_hist_snapshot(tmp, &ws[i].lat[BB_DIR_READ]);
+		bb_hist_merge(cur, tmp);
+		bb_hist_snapshot(tmp, &ws[i].lat[BB_DIR_WRITE]);
 		bb_hist_merge(cur, tmp);
 	}
 	bb_hist_diff(tmp, cur, prev);
@@ -342,11 +348,20 @@ static void watch(struct bb_shared *sh, struct bb_worker *ws, unsigned n)
 	free(h);
 }
 
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void collect(struct bb_worker *ws, unsigned n, struct bb_result *res)
 {
 	for (unsigned i = 0; i < n; i++) {
 		bb_counters_merge(&res->c, &ws[i].c);
-		bb_hist_merge(&res->lat, &ws[i].lat);
+		for (unsigned d = 0; d < BB_DIRS; d++)
+			bb_hist_merge(&res->lat[d], &ws[i].lat[d]);
 		res->submit_failed |= ws[i].failed;
 	}
 }
@@ -375,6 +390,7 @@ static int run_workers(struct bb_shared *sh, struct bb_worker *ws, unsigned n,
 			pthread_join(ws[i].thread, NULL);
 	}
 	res->secs = (double)(bb_now_ns() - sh->start_ns) / 1e9;
+	res->end_ms = wall_ms();
 	collect(ws, started, res);
 	res->reconnects = sh->epoch;
 	if (sh->reconnect_failed)
@@ -399,7 +415,8 @@ int bb_run_workload(const struct bb_opts *o, struct uvio_blk *blk,
 	int rc = ws ? 0 : 1;
 
 	memset(res, 0, sizeof(*res));
-	bb_hist_init(&res->lat);
+	for (unsigned d = 0; d < BB_DIRS; d++)
+		bb_hist_init(&res->lat[d]);
 	sh.ws = ws;
 	pthread_mutex_init(&sh.latlock, NULL);
 	pthread_mutex_init(&sh.park_lock, NULL);

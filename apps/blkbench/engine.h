@@ -12,8 +12,6 @@
 #include "lbagen.h"
 #include "verify.h"
 
-enum bb_io_op { BB_IO_READ, BB_IO_WRITE, BB_IO_FLUSH };
-
 struct bb_worker;
 
 struct bb_io {
@@ -23,7 +21,7 @@ struct bb_io {
 	uint64_t block;         /* index in the worker's slice */
 	uint64_t t_submit, t_done;
 	int status;
-	enum bb_io_op op;
+	enum bb_dir op;         /* BB_DIR_READ, _WRITE or _SYNC (a flush) */
 	bool redo;              /* failed when the back-end went away: resend */
 };
 
@@ -71,7 +69,7 @@ struct bb_worker {
 	uint64_t writes_since_flush;
 	struct bb_verify v;
 	struct bb_counters c;
-	struct bb_hist lat;
+	struct bb_hist lat[BB_DIRS];
 	char *logbuf;
 	size_t loglen;
 	bool failed;

@@ -51,6 +51,7 @@ void bb_hist_add(struct bb_hist *h, uint64_t ns)
 
 	ST(&h->b[i], LD(&h->b[i]) + 1);
 	ST(&h->sum, LD(&h->sum) + ns);
+	h->sumsq += (unsigned __int128)ns * ns;
 	if (ns < LD(&h->min))
 		ST(&h->min, ns);
 	if (ns > LD(&h->max))
@@ -65,6 +66,7 @@ void bb_hist_snapshot(struct bb_hist *dst, const struct bb_hist *live)
 	dst->sum = LD(&live->sum);
 	dst->min = LD(&live->min);
 	dst->max = LD(&live->max);
+	dst->sumsq = 0;
 	for (unsigned i = 0; i < BB_HIST_BUCKETS; i++)
 		n += dst->b[i] = LD(&live->b[i]);
 	/* The buckets are what percentiles walk: count what they hold. */
@@ -75,6 +77,7 @@ void bb_hist_merge(struct bb_hist *dst, const struct bb_hist *src)
 {
 	dst->count += src->count;
 	dst->sum += src->sum;
+	dst->sumsq += src->sumsq;
 	if (src->min < dst->min)
 		dst->min = src->min;
 	if (src->max > dst->max)
@@ -101,6 +104,7 @@ void bb_hist_diff(struct bb_hist *dst, const struct bb_hist *now,
 	}
 	dst->count = n;
 	dst->sum = now->sum - before->sum;
+	dst->sumsq = 0;
 	/* The interval's extremes are known to bucket resolution only. */
 	dst->min = n ? bb_hist_bucket_low(lo) : UINT64_MAX;
 	dst->max = n ? bb_hist_bucket_high(hi) : 0;
@@ -134,4 +138,22 @@ uint64_t bb_hist_percentile(const struct bb_hist *h, double p)
 		return v;
 	}
 	return h->max;
+}
+
+double bb_hist_mean(const struct bb_hist *h)
+{
+	return h->count ? (double)h->sum / (double)h->count : 0;
+}
+
+/* In long double: the cancellation in sumsq - sum * mean costs about
+ * 2^-64 of sumsq, nothing next to any real spread. */
+double bb_hist_stddev(const struct bb_hist *h)
+{
+	long double n = (long double)h->count, mean, var;
+
+	if (h->count < 2)
+		return 0;
+	mean = (long double)h->sum / n;
+	var = ((long double)h->sumsq - (long double)h->sum * mean) / (n - 1);
+	return var > 0 ? (double)sqrtl(var) : 0;
 }

@@ -6,7 +6,9 @@
  * One thread writes a histogram (bb_hist_add), another may read it at the
  * same time (bb_hist_snapshot) for the progress line: every field is
  * stored and loaded with relaxed atomics, so the reader sees each counter
- * whole, if not all of them at one instant.
+ * whole, if not all of them at one instant. The sum of squares (for the
+ * standard deviation) is the owner's alone: it is read once the owner has
+ * finished, and a snapshot or a diff leaves it 0.
  */
 #ifndef BLKBENCH_HIST_H
 #define BLKBENCH_HIST_H
@@ -20,6 +22,9 @@ struct bb_hist {
 	uint64_t count;
 	uint64_t sum;      /* ns */
 	uint64_t min, max; /* ns; min is UINT64_MAX while empty */
+	/* ns^2, exact: a double loses the variance of tight latencies
+	 * (mean/stddev of 1000 or more) to rounding over a long run. */
+	__extension__ unsigned __int128 sumsq;
 	uint64_t b[BB_HIST_BUCKETS];
 };
 
@@ -40,5 +45,10 @@ uint64_t bb_hist_bucket_high(unsigned i);
 /* The value at percentile p (0 < p <= 100), in ns, within the bucket's
  * resolution and clamped to [min, max]; 0 when empty. */
 uint64_t bb_hist_percentile(const struct bb_hist *h, double p);
+/* ns; 0 when empty. The standard deviation is the sample's (n - 1), as
+ * fio's; 0 below two values. Both need the sum of squares: not of a
+ * snapshot or a diff. */
+double bb_hist_mean(const struct bb_hist *h);
+double bb_hist_stddev(const struct bb_hist *h);
 
 #endif

@@ -23,9 +23,12 @@
 #define ST(p, v) __atomic_store_n(p, v, __ATOMIC_RELAXED)
 #define POLL_MAX 64
 #define LOGBUF_SIZE (64u << 10)
-#define LOGLINE_MAX 64
+#define LOGLINE_MAX BB_LATLOG_LINE_MAX
 
-static const char *const io_op_names[] = { "read", "write", "flush" };
+static const char *const io_op_names[BB_DIRS] = {
+	[BB_DIR_READ] = "read", [BB_DIR_WRITE] = "write", [BB_DIR_TRIM] = "trim",
+	[BB_DIR_SYNC] = "flush",
+};
 
 uint64_t bb_now_ns(void)
 {
@@ -77,17 +80,18 @@ static void log_flush(struct bb_worker *w)
 	w->loglen = 0;
 }
 
+/* fio logs no sync latencies (they are in the JSON's "sync"): neither do we. */
 static void log_io(struct bb_worker *w, const struct bb_io *io)
 {
 	int n;
 
-	if (!w->logbuf)
+	if (!w->logbuf || io->op == BB_DIR_SYNC)
 		return;
 	if (w->loglen + LOGLINE_MAX > LOGBUF_SIZE)
 		log_flush(w);
-	n = snprintf(w->logbuf + w->loglen, LOGLINE_MAX, "%llu %llu %s\n",
-		     (unsigned long long)(io->t_done - w->sh->start_ns),
-		     (unsigned long long)(io->t_done - io->t_submit), io_op_names[io->op]);
+	n = bb_latlog_line(w->logbuf + w->loglen, LOGLINE_MAX,
+			   (io->t_done - w->sh->start_ns) / 1000000, io->t_done - io->t_submit,
+			   io->op, w->o->bs, io_offset(w, io->block));
 	if (n > 0 && n < LOGLINE_MAX)
 		w->loglen += (size_t)n;
 }
@@ -134,17 +138,19 @@ static void keep_for_redo(struct bb_worker *w, struct bb_io *io)
 /* `lost`: the queue broke because the back-end went away. */
 static void complete(struct bb_worker *w, struct bb_io *io, bool lost)
 {
-	if (io->op == BB_IO_FLUSH) {
+	bb_hist_add(&w->lat[io->op], io->t_done - io->t_submit);
+	if (io->op == BB_DIR_SYNC) {
 		w->c.flushes++;
 	} else {
 		ST(&w->c.ios, w->c.ios + 1);
-		if (io->op == BB_IO_READ)
+		if (io->op == BB_DIR_READ)
 			w->c.reads++;
 		else
 			w->c.writes++;
-		bb_hist_add(&w->lat, io->t_done - io->t_submit);
-		if (!io->status)
+		if (!io->status) {
 			ST(&w->c.bytes, w->c.bytes + w->o->bs);
+			w->c.io_bytes[io->op] += w->o->bs;
+		}
 		if (w->busy)
 			bb_bit_clear(w->busy, io->block);
 	}
@@ -156,15 +162,15 @@ static void complete(struct bb_worker *w, struct bb_io *io, bool lost)
 		if (!lost && !LD(&w->sh->removed) && detail_ok(w))
 			fprintf(stderr, "blkbench: queue %u: %s at offset %llu failed: %s\n",
 				w->id, io_op_names[io->op],
-				io->op == BB_IO_FLUSH ? 0ull :
+				io->op == BB_DIR_SYNC ? 0ull :
 				(unsigned long long)io_offset(w, io->block),
 				bb_errno_name(-io->status));
 	} else {
 		w->c.completed_ok++;
-		if (io->op == BB_IO_READ && w->o->verify)
+		if (io->op == BB_DIR_READ && w->o->verify)
 			verify_read(w, io);
 	}
-	if (io->op == BB_IO_WRITE && w->written) {
+	if (io->op == BB_DIR_WRITE && w->written) {
 		/* A failed write leaves the block in an unknown state. */
 		if (io->status)
 			bb_bit_clear(w->written, io->block);
@@ -208,7 +214,7 @@ static struct bb_io *pick(struct bb_worker *w)
 		return NULL;
 	if (o->flush_every && w->writes_since_flush >= o->flush_every) {
 		w->writes_since_flush = 0;
-		io->op = BB_IO_FLUSH;
+		io->op = BB_DIR_SYNC;
 	} else {
 		if (w->issued >= w->budget)
 			return NULL;
@@ -217,7 +223,7 @@ static struct bb_io *pick(struct bb_worker *w)
 			write = bb_rand_below(&w->rng, 100) >= o->rwmixread;
 		else
 			write = bb_rw_writes(o->rw);
-		io->op = write ? BB_IO_WRITE : BB_IO_READ;
+		io->op = write ? BB_DIR_WRITE : BB_DIR_READ;
 		io->block = bb_lbagen_next(&w->gen);
 		if (write && o->verify)
 			bb_verify_fill(&w->v, io->buf, o->bs, io_offset(w, io->block));
@@ -233,14 +239,13 @@ static int submit(struct bb_worker *w, struct bb_io *io)
 
 	io->t_submit = bb_now_ns();
 	switch (io->op) {
-	case BB_IO_READ:
+	case BB_DIR_READ:
 		return uvio_blk_read(w->q, off, &iov, 1, io_done, io);
-	case BB_IO_WRITE:
+	case BB_DIR_WRITE:
 		return uvio_blk_write(w->q, off, &iov, 1, io_done, io);
-	case BB_IO_FLUSH:
-		break;
+	default:  /* BB_DIR_SYNC: pick() makes nothing else */
+		return uvio_blk_flush(w->q, io_done, io);
 	}
-	return uvio_blk_flush(w->q, io_done, io);
 }
 
 static void submit_failed(struct bb_worker *w, struct bb_io *io, int rc)
@@ -280,7 +285,7 @@ static void fill(struct bb_worker *w)
 			return;
 		w->pending = io;
 		/* Verify: never two requests on one block at once. */
-		if (io->op != BB_IO_FLUSH && w->busy && bb_bit_test(w->busy, io->block))
+		if (io->op != BB_DIR_SYNC && w->busy && bb_bit_test(w->busy, io->block))
 			return;
 		rc = submit(w, io);
 		if (rc == -EAGAIN && w->in_flight) {
@@ -301,9 +306,9 @@ static void fill(struct bb_worker *w)
 		}
 		w->pending = NULL;
 		w->in_flight++;
-		if (io->op == BB_IO_WRITE)
+		if (io->op == BB_DIR_WRITE)
 			w->writes_since_flush++;
-		if (io->op != BB_IO_FLUSH && w->busy)
+		if (io->op != BB_DIR_SYNC && w->busy)
 			bb_bit_set(w->busy, io->block);
 	}
 }

@@ -188,15 +188,15 @@ scen_failures() {
         uvio-vmtest -q --bdf "$E" --read "$((CAP / 512)):x" --expect-error "device returned status 1"
     # injected I/O errors (blkdebug)
     run_bb -d "pci:$E" --rw read --verify --seed "$ESEED" --iodepth 4 --json
-    bb_fails "EIO: a read error at byte $RERR is one EIO in --json, the other $((_blocks - 1)) reads verify, exit 1" 1 \
-        '"errors":\{"total":1,"EIO":1\}' "\"ios\":$_blocks," '"checked":'$((_blocks - 1))',"failures":0' '"ok":false\}' \
+    bb_fails "EIO: a read error at byte $RERR is one EIO in --json (fio's read.total_ios counts it, io_bytes not), the other $((_blocks - 1)) reads verify, exit 1" 1 \
+        '"errors":\{"total":1,"EIO":1\}' "\"read\":\{\"io_bytes\":$(((_blocks - 1) * 4096)),[^}]*\"total_ios\":$_blocks," '"checked":'$((_blocks - 1))',"failures":0' '"ok":false\}' \
         "^blkbench: queue 0: read at offset $((RERR / 4096 * 4096)) failed: EIO\$"
     run_bb -d "pci:$E" --rw randread --verify --seed "$ESEED" --iodepth 16
     bb_fails "EIO: the text report counts it ('errors: 1 (EIO 1)', 'result: FAIL'), iodepth 16, exit 1" 1 \
         '^errors: +1 \(EIO 1\)$' '^result: +FAIL$'
     run_bb -d "pci:$E" --rw randwrite --verify --seed "$WSEED" --iodepth 16 --json
     bb_fails "EIO: a write error at byte $WERR is one EIO, all $_blocks writes complete, exit 1" 1 \
-        '"errors":\{"total":1,"EIO":1\}' "\"writes\":$_blocks," \
+        '"errors":\{"total":1,"EIO":1\}' "\"write\":\{\"io_bytes\":$(((_blocks - 1) * 4096)),[^}]*\"total_ios\":$_blocks," \
         "^blkbench: queue 0: write at offset $WERR failed: EIO\$"
     bb "EIO: the device still works afterwards (FLUSH)" -d "pci:$E" --op flush
 }

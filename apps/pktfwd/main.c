@@ -17,6 +17,7 @@
 #include <uvio/pci.h>
 #include <uvio/vhost_user.h>
 
+#include "../common/cli.h"
 #include "pktfwd.h"
 
 #define TICK_NS    10000000ull  /* how often the main thread looks */
@@ -214,12 +215,12 @@ int main(int argc, char **argv)
 
 	if (rc == 1) {
 		pf_usage(stdout);
-		return 0;
+		return fflush(stdout) ? 1 : 0;
 	}
-	if (rc) {
-		fprintf(stderr, "pktfwd: %s (see pktfwd --help)\n", err);
-		return 2;
-	}
+	if (rc == 2)
+		return cli_print_version("pktfwd");
+	if (rc)
+		return cli_usage_error("pktfwd", "%s", err);
 	handle_signals();
 	if (pf_ports_open(&ctx))
 		goto out;

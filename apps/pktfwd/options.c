@@ -3,25 +3,27 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 
-#include <uvio/net.h>
+#include <uvio/uvio.h>
 
+#include "../common/cli.h"
 #include "pktfwd.h"
 
+/* help2man reads this: "Usage:" first, then one option per line. */
 void pf_usage(FILE *f)
 {
 	fprintf(f,
-"usage: pktfwd -p DEV [-p DEV]... --mode io|macswap|txonly|rxonly [options]\n"
-"  -p, --port DEV        device, pci:BDF or vhost-user:PATH[,server]\n"
+"Usage: pktfwd -p DEV [-p DEV]... --mode MODE [OPTION]...\n"
+"Forward, generate or check packets on uvio virtio-net ports.\n"
+"\n"
+"  -p, --port DEV        a device, pci:BDF or vhost-user:PATH[,server]\n"
 "                        (repeatable, up to %d)\n"
-"  --mode M              io: forward port 0<->1 (one port: back out of it);\n"
+"  --mode MODE           io: forward port 0<->1 (one port: back out of it);\n"
 "                        macswap: io with MACs swapped; txonly: generate\n"
 "                        UDP/IPv4; rxonly: count and check received frames\n"
 "  --queues N            queue pairs per port, one thread per queue (1)\n"
@@ -29,29 +31,32 @@ void pf_usage(FILE *f)
 "  --pkt-size N          txonly frame bytes without FCS, %d..%d (64)\n"
 "  --mtu-frames          txonly frames as large as each port's MTU allows\n"
 "  --count N             stop after N frames (txonly sent, rxonly received,\n"
-"                        io forwarded); k/M/G suffixes\n"
-"  --duration S          stop after S seconds (rxonly --count: exit 1 if\n"
-"                        fewer than N arrived by then)\n"
-"  --rate PPS            txonly pacing over all threads (token bucket)\n"
-"  --stats-interval S    stats line to stderr every S seconds, 0 off (1);\n"
-"                        \"port N: link up|down\" lines come when seen\n"
-"                        (the link is read every 100 ms)\n"
-"  --json                summary as one JSON object on stdout\n"
+"                        io forwarded); k/M/G suffixes, powers of 1000\n"
+"  --duration TIME       stop after TIME (rxonly --count: exit 1 if fewer\n"
+"                        than N arrived by then)\n"
+"  --rate PPS            txonly pacing over all threads (token bucket);\n"
+"                        k/M/G suffixes, powers of 1000\n"
+"  --stats-interval TIME a stats line to stderr every TIME, 0 off (1s);\n"
+"                        \"port N: link up|down\" lines come when seen (the\n"
+"                        link is read every 100 ms)\n"
+"  --json                the summary as one JSON object on stdout\n"
 "  --pcap FILE           write the first --pcap-count received frames\n"
-"  --pcap-count N        (1000)\n"
+"  --pcap-count N        how many frames --pcap writes (1000)\n"
 "  --promisc on|off      set promiscuous mode (exit 1 when unsupported)\n"
-"  --offload LIST        csum,tso,rxcsum,lro,rss\n"
+"  --offload LIST        a comma list of csum, tso, rxcsum, lro, rss\n"
 "  --no-packed           do not negotiate packed rings (split only)\n"
 "  --no-mrg              do not negotiate mergeable rx buffers\n"
 "  --vlan VID            add VLAN VID (1..4095) to every port's VLAN filter\n"
 "                        (repeatable, up to %d; needs VIRTIO_NET_F_CTRL_VLAN;\n"
 "                        QEMU filters only with --promisc off)\n"
-"  --reconnect S         vhost-user: when a back-end goes away, wait up to S\n"
-"                        seconds for it, reconnect and go on (pci: no effect)\n"
-"  --src-mac M --dst-mac M --src-ip A --dst-ip A --src-port P --dst-port P\n"
-"                        txonly headers (src MAC: the port's; dst MAC:\n"
-"                        ff:ff:ff:ff:ff:ff; 198.18.0.1 -> 198.18.0.2,\n"
-"                        1024 -> 1025)\n"
+"  --reconnect TIME      vhost-user: when a back-end goes away, wait up to\n"
+"                        TIME for it, reconnect and go on (pci: no effect)\n"
+"  --src-mac MAC         txonly source MAC (default: the port's)\n"
+"  --dst-mac MAC         txonly destination MAC (ff:ff:ff:ff:ff:ff)\n"
+"  --src-ip ADDR         txonly IPv4 source (198.18.0.1)\n"
+"  --dst-ip ADDR         txonly IPv4 destination (198.18.0.2)\n"
+"  --src-port PORT       txonly UDP source port (1024)\n"
+"  --dst-port PORT       txonly UDP destination port (1025)\n"
 "  --flows N             txonly: vary the UDP source port over N values (1)\n"
 "  --fill full|headers   txonly: write whole frames with sequence numbers and\n"
 "                        a CRC for the far end to check (full, the default),\n"
@@ -60,11 +65,17 @@ void pf_usage(FILE *f)
 "                        held and cannot be checked)\n"
 "  --no-check            rxonly: count frames without reading them, as\n"
 "                        testpmd's rxonly does (no sequence or CRC check)\n"
-"  -h, --help\n"
+"  -h, --help            this text, and exit\n"
+"  --version             the version, and exit\n"
+"\n"
+"Numbers are decimal (010 is ten). TIME is seconds, or a number with us,\n"
+"ms, s, m, h or d (1.5, 500ms, 10m, 2h).\n"
+"\n"
 "Counters: tx = frames the driver took (\"sent\"; txonly --count N ends at\n"
 "N); lost = of those, in flight when a back-end went away; drops = frames\n"
 "given up before the driver took them.\n"
-"Exit: 0 ok, 1 runtime error or failed check, 2 usage error.\n",
+"\n"
+"Exit status: 0 ok, 1 runtime error or failed check, 2 usage error.\n",
 		PF_MAX_PORTS, PF_MAX_BURST, PF_MIN_FRAME, PF_MAX_FRAME,
 		PF_MAX_VLANS);
 }
@@ -140,43 +151,27 @@ int pf_parse_ipv4(const char *s, uint32_t *ip)
 	return 0;
 }
 
-/* Unsigned decimal with an optional k/M/G (powers of 1000) suffix. */
-static int parse_u64(const char *s, uint64_t *out)
+/* --count, --rate: frames, so k/M/G are powers of 1000, as testpmd's. */
+static int parse_count(const char *s, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
-	uint64_t mul = 1;
+	static const char suffixes[] = "kmg";
+	size_t n = strlen(s);
+	const char *sfx = n ? strchr(suffixes, tolower((unsigned char)s[n - 1])) : NULL;
+	uint64_t mul = 1, v;
+	char digits[32];
 
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': mul = 1000; end++; break;
-	case 'm': case 'M': mul = 1000000; end++; break;
-	case 'g': case 'G': mul = 1000000000; end++; break;
-	default: break;
+	if (sfx && *sfx) {
+		for (const char *k = suffixes; k <= sfx; k++)
+			mul *= 1000;
+		n--;
 	}
-	if (*end || (mul > 1 && v > UINT64_MAX / mul))
-		return -1;
+	if (n >= sizeof(digits))
+		return -ERANGE;
+	memcpy(digits, s, n);
+	digits[n] = '\0';
+	if (cli_parse_uint(digits, 0, UINT64_MAX / mul, &v))
+		return -EINVAL;
 	*out = v * mul;
-	return 0;
-}
-
-static int parse_seconds(const char *s, double *out)
-{
-	char *end;
-	double v;
-
-	if ((*s < '0' || *s > '9') && *s != '.')
-		return -1;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end || !isfinite(v) || v < 0 || v > 1e9)
-		return -1;
-	*out = v;
 	return 0;
 }
 
@@ -213,11 +208,13 @@ enum {
 	O_DURATION, O_RATE, O_STATS, O_JSON, O_PCAP, O_PCAP_COUNT, O_PROMISC,
 	O_OFFLOAD, O_SRC_MAC, O_DST_MAC, O_SRC_IP, O_DST_IP, O_SRC_PORT,
 	O_DST_PORT, O_FLOWS, O_FILL, O_NO_CHECK, O_NO_PACKED, O_NO_MRG, O_RECONNECT, O_VLAN,
+	O_VERSION,
 };
 
 static const struct option long_opts[] = {
 	{ "port", required_argument, NULL, 'p' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, O_VERSION },
 	{ "mode", required_argument, NULL, O_MODE },
 	{ "queues", required_argument, NULL, O_QUEUES },
 	{ "burst", required_argument, NULL, O_BURST },
@@ -256,15 +253,31 @@ static const char *opt_name(int c)
 	return "?";
 }
 
-/* An unsigned option within [lo, hi]. */
+/* A decimal option within [lo, hi]. */
 static int num_opt(int c, const char *arg, uint64_t lo, uint64_t hi,
 		   uint64_t *out, char *err, size_t errlen)
 {
+	int rc = cli_parse_uint(arg, lo, hi, out);
+
+	if (rc == -EINVAL)
+		return bad(err, errlen, "--%s: '%s' is not a decimal number",
+			    opt_name(c), arg);
+	if (rc)
+		return bad(err, errlen, "--%s: %s is out of range %llu..%llu",
+			    opt_name(c), arg, (unsigned long long)lo,
+			    (unsigned long long)hi);
+	return 0;
+}
+
+/* A frame count within [lo, hi], k/M/G allowed. */
+static int count_opt(int c, const char *arg, uint64_t lo, uint64_t hi,
+		     uint64_t *out, char *err, size_t errlen)
+{
 	uint64_t v;
 
-	if (parse_u64(arg, &v))
-		return bad(err, errlen, "--%s: '%s' is not a number",
-			    opt_name(c), arg);
+	if (parse_count(arg, &v))
+		return bad(err, errlen, "--%s: '%s' is not a number (decimal, "
+			    "k/M/G suffixes)", opt_name(c), arg);
 	if (v < lo || v > hi)
 		return bad(err, errlen, "--%s: %s is out of range %llu..%llu",
 			    opt_name(c), arg, (unsigned long long)lo,
@@ -273,16 +286,43 @@ static int num_opt(int c, const char *arg, uint64_t lo, uint64_t hi,
 	return 0;
 }
 
+/* --duration, --stats-interval, --reconnect: in (0, max], or [0, max]
+ * when zero is allowed (--stats-interval 0: no periodic line). */
+static int time_opt(int c, const char *arg, bool zero_ok, double max,
+		    double *out, char *err, size_t errlen)
+{
+	double t = -1;
+
+	if (cli_parse_time(arg, &t) || (t == 0 && !zero_ok) || t > max)
+		return bad(err, errlen, "--%s: '%s' is not a %stime of at most "
+			    "%.0f s (e.g. 30, 500ms, 10m, 2h)", opt_name(c), arg,
+			    zero_ok ? "" : "positive ", max);
+	*out = t;
+	return 0;
+}
+
+/* -p: a malformed name is a usage error here, not a failed open later. */
+static int port_opt(struct pf_opts *o, const char *arg, char *err,
+		    size_t errlen)
+{
+	struct uvio_err e = { 0 };
+
+	if (o->nports == PF_MAX_PORTS)
+		return bad(err, errlen, "too many -p (at most %d)", PF_MAX_PORTS);
+	if (uvio_spec_check(arg, &e))
+		return bad(err, errlen, "-p %s", e.msg);
+	o->ports[o->nports++] = arg;
+	return 0;
+}
+
 /* 802.1Q: VID 0 means "no VLAN" (priority tag only), so it is no filter
  * entry; 4095 is reserved but the device's table has it, so it is allowed. */
 static int vlan_opt(struct pf_opts *o, const char *arg, char *err,
 		    size_t errlen)
 {
-	bool digits = *arg >= '0' && *arg <= '9'; /* strtoul takes "-1", " 1" */
-	char *end = NULL;
-	unsigned long vid = digits ? strtoul(arg, &end, 10) : 0;
+	uint64_t vid;
 
-	if (!digits || *end || vid < 1 || vid > 4095)
+	if (cli_parse_uint(arg, 1, 4095, &vid))
 		return bad(err, errlen, "--vlan %s: expected a VLAN ID in "
 			    "1..4095", arg);
 	for (unsigned i = 0; i < o->nvlans; i++)
@@ -320,14 +360,7 @@ static int one_opt(struct pf_opts *o, int c, const char *arg, bool *have_mode,
 
 	switch (c) {
 	case 'p':
-		if (o->nports == PF_MAX_PORTS)
-			return bad(err, errlen, "too many -p (at most %d)",
-				    PF_MAX_PORTS);
-		if ((strncmp(arg, "pci:", 4) || !arg[4]) &&
-		    (strncmp(arg, "vhost-user:", 11) || !arg[11]))
-			return bad(err, errlen, "-p %s: expected pci:BDF or vhost-user:PATH", arg);
-		o->ports[o->nports++] = arg;
-		return 0;
+		return port_opt(o, arg, err, errlen);
 	case O_MODE:
 		for (int m = PF_IO; m <= PF_RXONLY; m++)
 			if (!strcmp(arg, pf_mode_name((enum pf_mode)m))) {
@@ -356,11 +389,11 @@ static int one_opt(struct pf_opts *o, int c, const char *arg, bool *have_mode,
 		o->mtu_frames = true;
 		return 0;
 	case O_COUNT:
-		return num_opt(c, arg, 1, UINT64_MAX / 2, &o->count, err,
-			       errlen);
+		return count_opt(c, arg, 1, UINT64_MAX / 2, &o->count, err,
+				 errlen);
 	case O_RATE:
-		return num_opt(c, arg, 1, 1000000000000ull, &o->rate, err,
-			       errlen);
+		return count_opt(c, arg, 1, 1000000000000ull, &o->rate, err,
+				 errlen);
 	case O_PCAP_COUNT:
 		return num_opt(c, arg, 1, UINT32_MAX, &o->pcap_count, err,
 			       errlen);
@@ -374,21 +407,13 @@ static int one_opt(struct pf_opts *o, int c, const char *arg, bool *have_mode,
 			return -1;
 		*(c == O_SRC_PORT ? &o->src_port : &o->dst_port) = (uint16_t)v;
 		return 0;
-	case O_DURATION: case O_STATS: {
-		double *d = c == O_DURATION ? &o->duration : &o->stats_interval;
-
-		if (parse_seconds(arg, d) || (c == O_DURATION && *d == 0))
-			return bad(err, errlen, "--%s: '%s' is not a %s number "
-				    "of seconds", opt_name(c), arg,
-				    c == O_DURATION ? "positive" : "valid");
-		return 0;
-	}
+	case O_DURATION:
+		return time_opt(c, arg, false, 1e9, &o->duration, err, errlen);
+	case O_STATS:
+		return time_opt(c, arg, true, 1e9, &o->stats_interval, err, errlen);
 	case O_RECONNECT:
-		if (parse_seconds(arg, &o->reconnect) || o->reconnect <= 0 ||
-		    o->reconnect > PF_RECONNECT_MAX)
-			return bad(err, errlen, "--reconnect: '%s' is not a number "
-				    "of seconds in (0, %.0f]", arg, PF_RECONNECT_MAX);
-		return 0;
+		return time_opt(c, arg, false, PF_RECONNECT_MAX, &o->reconnect,
+				err, errlen);
 	case O_VLAN:
 		return vlan_opt(o, arg, err, errlen);
 	case O_JSON:
@@ -414,12 +439,15 @@ static int one_opt(struct pf_opts *o, int c, const char *arg, bool *have_mode,
 				    "headers", arg);
 		o->fill_headers = !strcmp(arg, "headers");
 		return 0;
-	case O_PROMISC:
-		if (strcmp(arg, "on") && strcmp(arg, "off"))
+	case O_PROMISC: {
+		bool on;
+
+		if (cli_parse_bool(arg, &on))
 			return bad(err, errlen, "--promisc %s: expected on or "
 				    "off", arg);
-		o->promisc = !strcmp(arg, "on");
+		o->promisc = on;
 		return 0;
+	}
 	case O_OFFLOAD:
 		if (parse_offloads(arg, &o->offloads))
 			return bad(err, errlen, "--offload %s: expected a comma "
@@ -455,14 +483,12 @@ int pf_parse_options(int argc, char **argv, struct pf_opts *o, char *err,
 	optind = 0;     /* GNU: start over, so tests can parse many times */
 	/* '+': stop at the first non-option; ':': report missing values. */
 	while ((c = getopt_long(argc, argv, "+:p:h", long_opts, NULL)) != -1) {
-		if (c == 'h')
-			return 1;
-		if (c == '?')
-			return bad(err, errlen, "unknown option '%s'",
-				    argv[optind - 1]);
-		if (c == ':')
-			return bad(err, errlen, "option '%s' needs a value",
-				    argv[optind - 1]);
+		if (c == 'h' || c == O_VERSION)
+			return c == 'h' ? 1 : 2;
+		if (c == '?' || c == ':') {
+			cli_getopt_msg(c, argv, err, errlen);
+			return -1;
+		}
 		if (one_opt(o, c, optarg, &have_mode, err, errlen))
 			return -1;
 	}

@@ -81,7 +81,8 @@ struct pf_opts {
 
 #define PF_RECONNECT_MAX 86400.0
 
-/* 0, 1 for --help (usage printed to stdout), or -1 with one line in err. */
+/* 0, 1 for --help, 2 for --version (the caller prints them), or -1 with
+ * one line in err. */
 int pf_parse_options(int argc, char **argv, struct pf_opts *o, char *err,
 		     size_t errlen);
 void pf_usage(FILE *f);

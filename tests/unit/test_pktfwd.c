@@ -128,6 +128,34 @@ static void test_options_defaults(void **state)
 	assert_int_equal(o.burst, 512);
 	assert_int_equal(parse(&o, err, "--help", NULL), 1);
 	assert_int_equal(parse(&o, err, "-p", "pci:1:0.0", "-h", NULL), 1);
+	assert_int_equal(parse(&o, err, "--version", NULL), 2);
+}
+
+/* The shared parsers (test_cli.c) as pktfwd's options take them. */
+static void test_options_numbers(void **state)
+{
+	struct pf_opts o;
+	char err[PF_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, "--mode=txonly", "--port=pci:1:0.0", "--burst", "010",
+			       "--pkt-size=0128", "--duration", "2m", "--stats-interval",
+			       "500ms", "--count", "3M", "--rate=2k", "--promisc", "yes",
+			       NULL), 0);
+	assert_int_equal(o.burst, 10);
+	assert_int_equal(o.pkt_size, 128);
+	assert_true(o.duration == 120);
+	assert_true(o.stats_interval == 0.5);
+	assert_int_equal(o.count, 3000000);
+	assert_int_equal(o.rate, 2000);
+	assert_int_equal(o.promisc, 1);
+	assert_int_equal(parse(&o, err, "--mode", "io", "-p", "vhost-user:/s,server,queues=2",
+			       "--duration=1.5s", "--reconnect", "1h", "--promisc=off",
+			       "--count", "7", NULL), 0);
+	assert_true(o.duration == 1.5);
+	assert_true(o.reconnect == 3600);
+	assert_int_equal(o.promisc, 0);
+	assert_int_equal(o.count, 7);
 }
 
 static void test_options_errors(void **state)
@@ -160,11 +188,26 @@ static void test_options_errors(void **state)
 	USAGE_ERR("unknown option '-x'", "-p", "pci:1:0.0", "--mode", "io", "-x");
 	USAGE_ERR("needs a value", "-p", "pci:1:0.0", "--mode", "io", "--count");
 	USAGE_ERR("unexpected argument 'extra'", "-p", "pci:1:0.0", "--mode", "io", "extra");
-	USAGE_ERR("--promisc", "-p", "pci:1:0.0", "--mode", "io", "--promisc", "yes");
+	USAGE_ERR("--promisc", "-p", "pci:1:0.0", "--mode", "io", "--promisc", "maybe");
 	USAGE_ERR("--offload", "-p", "pci:1:0.0", "--mode", "io", "--offload", "csum,gso");
 	USAGE_ERR("--offload", "-p", "pci:1:0.0", "--mode", "io", "--offload", "csum,");
 	USAGE_ERR("--duration", "-p", "pci:1:0.0", "--mode", "io", "--duration", "0");
-	USAGE_ERR("--duration", "-p", "pci:1:0.0", "--mode", "io", "--duration", "1s");
+	USAGE_ERR("--duration", "-p", "pci:1:0.0", "--mode", "io", "--duration", "1x");
+	USAGE_ERR("--duration", "-p", "pci:1:0.0", "--mode", "io", "--duration", "-1");
+	USAGE_ERR("--stats-interval", "-p", "pci:1:0.0", "--mode", "io", "--stats-interval", "1e3");
+	/* Decimal only: no octal, hex or k suffix where a count is not meant. */
+	USAGE_ERR("--burst: '0x10' is not a decimal number", "-p", "pci:1:0.0", "--mode", "io",
+		  "--burst", "0x10");
+	USAGE_ERR("--pkt-size: '1k' is not a decimal number", "-p", "pci:1:0.0", "--mode",
+		  "txonly", "--pkt-size", "1k");
+	USAGE_ERR("--count", "-p", "pci:1:0.0", "--mode", "io", "--count", "2kk");
+	USAGE_ERR("--count", "-p", "pci:1:0.0", "--mode", "io", "--count", "k");
+	USAGE_ERR("--json takes no value", "-p", "pci:1:0.0", "--mode", "io", "--json=1");
+	/* A malformed DEV is a usage error (main: exit 2), not a failed open. */
+	USAGE_ERR("-p 'pci:zz': not a PCI address", "-p", "pci:zz", "--mode", "io");
+	USAGE_ERR("expected pci:BDF", "--mode", "io", "-p", "foo:1");
+	USAGE_ERR("bad option 'fast'", "--mode", "io", "-p", "vhost-user:/s,fast");
+	USAGE_ERR("no socket path", "--mode", "io", "-p", "vhost-user:");
 	USAGE_ERR("--count", "-p", "pci:1:0.0", "--mode", "io", "--count", "0");
 	USAGE_ERR("--src-port", "-p", "pci:1:0.0", "--mode", "txonly", "--src-port", "65530",
 		  "--flows", "10");
@@ -888,6 +931,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_options_full),
 		cmocka_unit_test(test_options_defaults),
+		cmocka_unit_test(test_options_numbers),
 		cmocka_unit_test(test_options_errors),
 		cmocka_unit_test(test_options_reconnect),
 		cmocka_unit_test(test_options_vlan),

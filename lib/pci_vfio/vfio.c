@@ -30,7 +30,7 @@
 #include <linux/vfio.h>
 #include <uvio/dma.h>
 
-#include "dma_internal.h"
+#include "dma/dma_internal.h"
 #include "pci_internal.h"
 
 #define VFIO_MAX_GROUPS 64

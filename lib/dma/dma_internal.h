@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What pool.c needs from dma.c beyond the public contract. The names are
- * uvio_* because they cross object files; they are not in any public
- * header, so nothing outside the library should call them.
+ * Internal interface of lib/dma: what pool.c, and a transport that maps
+ * DMA memory for its device (lib/pci_vfio/vfio.c), need from dma.c beyond
+ * the public contract (uvio/dma.h). The names are uvio_* because they
+ * cross object files; they are not in any public header, so nothing
+ * outside the library should call them. lib/dma depends on nothing else
+ * in the library.
  */
 #ifndef UVIO_DMA_INTERNAL_H
 #define UVIO_DMA_INTERNAL_H

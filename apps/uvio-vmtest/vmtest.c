@@ -33,6 +33,8 @@
 #include <uvio/pci.h>
 #include <uvio/vring.h>
 
+#include "../common/cli.h"
+
 #ifndef VIRTIO_F_NOTIFICATION_DATA
 #define VIRTIO_F_NOTIFICATION_DATA 38
 #endif
@@ -56,13 +58,18 @@ struct opts {
 	const char *expect_iface;   /* "modern" / "legacy" */
 	const char *expect_driver;  /* "vfio" / "uio" / "vfio-noiommu" */
 	const char *expect_iova;    /* "va" / "pa" */
-	unsigned hold;              /* seconds to keep the device open */
+	double hold;                /* seconds to keep the device open */
 	bool quiet;
 	bool error_matched;         /* the failure held --expect-error's text */
 };
 
+/* help2man reads this: "Usage:" first, then one option per line. */
 static const char usage_text[] =
-	"usage: uvio-vmtest --bdf BDF [options]\n"
+	"Usage: uvio-vmtest --bdf BDF [OPTION]...\n"
+	"The guest side of uvio's VM tests: open one virtio-pci device, check its\n"
+	"config against what QEMU was given, set up its queues, and for a block\n"
+	"device do raw requests.\n"
+	"\n"
 	"  --bdf BDF              the device (bound to vfio-pci or uio_pci_generic)\n"
 	"  --mac MAC              net: expect this MAC in the config\n"
 	"  --capacity SECTORS     blk: expect this capacity (512-byte sectors)\n"
@@ -70,13 +77,24 @@ static const char usage_text[] =
 	"  --read LBA:PATTERN     blk: read --count sectors at LBA, expect PATTERN\n"
 	"                         repeated\n"
 	"  --write LBA:PATTERN    blk: write PATTERN repeated over --count sectors\n"
-	"  --count N              sectors per read/write (default 1)\n"
+	"  --count N              sectors per read/write, 1..2048 (default 1)\n"
 	"  --indirect N           queues get indirect tables of N descriptors\n"
-	"  --expect-ring split|packed    --expect-iface modern|legacy\n"
-	"  --expect-driver vfio|vfio-noiommu|uio   --expect-iova va|pa\n"
+	"                         (0..1024)\n"
+	"  --expect-ring RING     split or packed\n"
+	"  --expect-iface IFACE   modern or legacy\n"
+	"  --expect-driver DRV    vfio, vfio-noiommu or uio\n"
+	"  --expect-iova MODE     va or pa\n"
 	"  --expect-error TEXT    the run must fail with TEXT in its message\n"
-	"  --hold S               keep the device open S seconds before closing\n"
-	"  -q, --quiet            print only errors\n";
+	"  --hold TIME            keep the device open TIME before closing\n"
+	"                         (seconds, or 500ms, 1m ...)\n"
+	"  -q, --quiet            print only errors\n"
+	"  -h, --help             this text, and exit\n"
+	"  --version              the version, and exit\n"
+	"\n"
+	"Numbers are decimal (010 is ten).\n"
+	"\n"
+	"Exit status: 0 ok (with --expect-error: the run failed as expected), 1 a\n"
+	"failure, 2 usage error.\n";
 
 static struct opts o = {
 	.capacity = -1, .read_lba = -1, .write_lba = -1, .count = 1,
@@ -472,8 +490,12 @@ static int run(void)
 		rc = failed("the device set DEVICE_NEEDS_RESET");
 		goto out;
 	}
-	if (o.hold)
-		sleep(o.hold);
+	if (o.hold > 0) {
+		struct timespec ts = { (time_t)o.hold,
+				       (long)((o.hold - (double)(time_t)o.hold) * 1e9) };
+
+		nanosleep(&ts, NULL);
+	}
 out:
 	uvio_dev_destroy(dev);
 	return rc;
@@ -481,87 +503,132 @@ out:
 
 static int parse_lba_pat(const char *arg, long long *lba, const char **pat)
 {
-	char *end;
+	const char *colon = strchr(arg, ':');
+	char num[24];
+	uint64_t v;
 
-	errno = 0;
-	*lba = strtoll(arg, &end, 0);
-	if (errno || end == arg || *end != ':' || !end[1] || *lba < 0)
+	if (!colon || !colon[1] || (size_t)(colon - arg) >= sizeof(num))
 		return -1;
-	*pat = end + 1;
+	memcpy(num, arg, (size_t)(colon - arg));
+	num[colon - arg] = '\0';
+	if (cli_parse_uint(num, 0, INT64_MAX, &v))
+		return -1;
+	*lba = (long long)v;
+	*pat = colon + 1;
 	return 0;
 }
 
-int main(int argc, char **argv)
-{
-	enum { O_BDF = 256, O_MAC, O_CAP, O_SERIAL, O_READ, O_WRITE, O_COUNT,
-	       O_INDIRECT, O_EXPECT_ERROR, O_EXPECT_RING, O_EXPECT_IFACE,
-	       O_EXPECT_DRIVER, O_EXPECT_IOVA, O_HOLD };
-	static const struct option lopts[] = {
-		{ "bdf", required_argument, NULL, O_BDF },
-		{ "mac", required_argument, NULL, O_MAC },
-		{ "capacity", required_argument, NULL, O_CAP },
-		{ "serial", required_argument, NULL, O_SERIAL },
-		{ "read", required_argument, NULL, O_READ },
-		{ "write", required_argument, NULL, O_WRITE },
-		{ "count", required_argument, NULL, O_COUNT },
-		{ "indirect", required_argument, NULL, O_INDIRECT },
-		{ "expect-error", required_argument, NULL, O_EXPECT_ERROR },
-		{ "expect-ring", required_argument, NULL, O_EXPECT_RING },
-		{ "expect-iface", required_argument, NULL, O_EXPECT_IFACE },
-		{ "expect-driver", required_argument, NULL, O_EXPECT_DRIVER },
-		{ "expect-iova", required_argument, NULL, O_EXPECT_IOVA },
-		{ "hold", required_argument, NULL, O_HOLD },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-	char *end;
+enum { O_BDF = 256, O_MAC, O_CAP, O_SERIAL, O_READ, O_WRITE, O_COUNT,
+       O_INDIRECT, O_EXPECT_ERROR, O_EXPECT_RING, O_EXPECT_IFACE,
+       O_EXPECT_DRIVER, O_EXPECT_IOVA, O_HOLD, O_VERSION };
 
-	while ((c = getopt_long(argc, argv, "qh", lopts, NULL)) != -1) {
+static const struct option lopts[] = {
+	{ "bdf", required_argument, NULL, O_BDF },
+	{ "mac", required_argument, NULL, O_MAC },
+	{ "capacity", required_argument, NULL, O_CAP },
+	{ "serial", required_argument, NULL, O_SERIAL },
+	{ "read", required_argument, NULL, O_READ },
+	{ "write", required_argument, NULL, O_WRITE },
+	{ "count", required_argument, NULL, O_COUNT },
+	{ "indirect", required_argument, NULL, O_INDIRECT },
+	{ "expect-error", required_argument, NULL, O_EXPECT_ERROR },
+	{ "expect-ring", required_argument, NULL, O_EXPECT_RING },
+	{ "expect-iface", required_argument, NULL, O_EXPECT_IFACE },
+	{ "expect-driver", required_argument, NULL, O_EXPECT_DRIVER },
+	{ "expect-iova", required_argument, NULL, O_EXPECT_IOVA },
+	{ "hold", required_argument, NULL, O_HOLD },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, O_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+#define USAGE(...) cli_usage_error("uvio-vmtest", __VA_ARGS__)
+
+/* A decimal option in [min, max]. 0 or 2 (said). */
+static int uint_opt(const char *name, const char *v, uint64_t min, uint64_t max,
+		    uint64_t *out)
+{
+	if (cli_parse_uint(v, min, max, out))
+		return USAGE("--%s: '%s' is not a decimal number in %llu..%llu", name, v,
+			     (unsigned long long)min, (unsigned long long)max);
+	return 0;
+}
+
+/* An option that takes a number or a time: 0 or 2 (said). */
+static int number_opt(int c, const char *v)
+{
+	uint64_t u = 0;
+
+	switch (c) {
+	case O_CAP:
+		if (uint_opt("capacity", v, 0, INT64_MAX, &u))
+			return 2;
+		o.capacity = (long long)u;
+		return 0;
+	case O_COUNT:
+		if (uint_opt("count", v, 1, 2048, &u))
+			return 2;
+		o.count = (unsigned)u;
+		return 0;
+	case O_INDIRECT:
+		if (uint_opt("indirect", v, 0, 1024, &u))
+			return 2;
+		o.indirect = (unsigned)u;
+		return 0;
+	case O_READ: case O_WRITE:
+		if (c == O_READ ? parse_lba_pat(v, &o.read_lba, &o.read_pat) :
+				  parse_lba_pat(v, &o.write_lba, &o.write_pat))
+			return USAGE("--%s: expected LBA:PATTERN (a decimal LBA), not '%s'",
+				     c == O_READ ? "read" : "write", v);
+		return 0;
+	}
+	if (cli_parse_time(v, &o.hold) || o.hold > 86400)
+		return USAGE("--hold: '%s' is not a time of at most a day (e.g. 8, 500ms)", v);
+	return 0;
+}
+
+/* 0, 2 (usage error, said) or 3 (--help or --version: done). */
+static int parse_opts(int argc, char **argv)
+{
+	char msg[128];
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":qh", lopts, NULL)) != -1) {
 		switch (c) {
 		case O_BDF: o.bdf = optarg; break;
 		case O_MAC: o.mac = optarg; break;
-		case O_CAP:
-			o.capacity = strtoll(optarg, &end, 0);
-			if (*end || o.capacity < 0)
-				goto usage;
-			break;
 		case O_SERIAL: o.serial = optarg; break;
-		case O_READ:
-			if (parse_lba_pat(optarg, &o.read_lba, &o.read_pat))
-				goto usage;
-			break;
-		case O_WRITE:
-			if (parse_lba_pat(optarg, &o.write_lba, &o.write_pat))
-				goto usage;
-			break;
-		case O_COUNT:
-			o.count = (unsigned)strtoul(optarg, &end, 0);
-			if (*end || o.count == 0 || o.count > 2048)
-				goto usage;
-			break;
-		case O_INDIRECT:
-			o.indirect = (unsigned)strtoul(optarg, &end, 0);
-			if (*end || o.indirect > 1024)
-				goto usage;
-			break;
 		case O_EXPECT_ERROR: o.expect_error = optarg; break;
 		case O_EXPECT_RING: o.expect_ring = optarg; break;
 		case O_EXPECT_IFACE: o.expect_iface = optarg; break;
 		case O_EXPECT_DRIVER: o.expect_driver = optarg; break;
 		case O_EXPECT_IOVA: o.expect_iova = optarg; break;
-		case O_HOLD: o.hold = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'q': o.quiet = true; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
+		case 'h': fputs(usage_text, stdout); return 3;
+		case O_VERSION: cli_print_version("uvio-vmtest"); return 3;
+		case '?': case ':':
+			cli_getopt_msg(c, argv, msg, sizeof(msg));
+			return USAGE("%s", msg);
 		default:
-			goto usage;
+			if (number_opt(c, optarg))
+				return 2;
 		}
 	}
-	if (!o.bdf || optind != argc)
-		goto usage;
+	if (optind != argc)
+		return USAGE("unexpected argument '%s'", argv[optind]);
+	if (!o.bdf)
+		return USAGE("missing --bdf BDF (e.g. --bdf 0000:00:04.0)");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int c = parse_opts(argc, argv);
+
+	if (c)
+		return c == 3 ? 0 : c;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	c = run();
 	if (!o.expect_error)
@@ -570,7 +637,4 @@ int main(int argc, char **argv)
 		fprintf(stderr, "uvio-vmtest: expected an error with '%s', but everything worked\n",
 			o.expect_error);
 	return o.error_matched ? 0 : 1;
-usage:
-	fputs(usage_text, stderr);
-	return 2;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * uvio_pci_open: from a PCI address to a uvio device.
+ * uvio_pci_open: from a PCI address to a uvio device, and the calls of
+ * uvio/pci.h on a device it opened (driver, removal, release).
  *
  *   probe (sysfs) -> bus access (vfio.c / uio.c: also fixes the IOVA mode
  *   and makes DMA memory visible to the device) -> removal record
@@ -105,13 +106,53 @@ int uvio_pci_open(const struct uvio_pci_addr *addr, struct uvio_dev **out,
 	return uvio_dev_create(ops, t, name, info.numa_node, out, err);
 }
 
+static struct uvio_pci_bus *dev_bus(const struct uvio_dev *dev)
+{
+	return dev ? uvio_virtio_pci_bus(uvio_dev_ops(dev), uvio_dev_transport(dev)) : NULL;
+}
+
 enum uvio_pci_driver uvio_pci_dev_driver(const struct uvio_dev *dev,
 					 bool *noiommu)
 {
-	struct uvio_pci_bus *bus = dev ?
-		uvio_virtio_pci_bus(uvio_dev_ops(dev), uvio_dev_transport(dev)) : NULL;
+	struct uvio_pci_bus *bus = dev_bus(dev);
 
 	if (noiommu)
 		*noiommu = bus && bus->noiommu;
 	return bus ? bus->driver : UVIO_PCI_DRV_NONE;
+}
+
+/* ---- removal of an open device (uvio/pci.h; the records are removal.c's) -- */
+
+int uvio_pci_removal_fd(const struct uvio_dev *dev)
+{
+	struct uvio_pci_bus *bus = dev_bus(dev);
+
+	return bus ? uvio_pci_bus_removal_fd(bus) : -1;
+}
+
+bool uvio_pci_is_removed(const struct uvio_dev *dev)
+{
+	struct uvio_pci_bus *bus = dev_bus(dev);
+
+	return bus && uvio_pci_bus_poll_removed(bus);
+}
+
+int uvio_pci_release(struct uvio_dev *dev)
+{
+	struct uvio_pci_bus *bus = dev_bus(dev);
+	int rc;
+
+	if (!bus)
+		return -ENOTSUP;
+	rc = uvio_pci_bus_release(bus);
+	/* What is in flight will never complete: break every queue (an
+	 * atomic flag, safe while their threads poll), so that each owner's
+	 * next call fails it with -EIO instead of waiting forever. */
+	for (uint16_t q = 0; q < uvio_dev_max_queues(dev); q++) {
+		struct uvio_vq *vq = uvio_dev_queue(dev, q);
+
+		if (vq)
+			uvio_vq_set_broken(vq, "device removed");
+	}
+	return rc;
 }

@@ -191,3 +191,37 @@ int uvio_pci_bar_write32(struct uvio_pci_bus *bus, int bar, uint64_t off,
 	}
 	return bar_pwrite(bus, bar, off, &v, 4);
 }
+
+/* ---- removal, as the bus sees it (the records are removal.c's) ---------- */
+
+bool uvio_pci_bus_poll_removed(struct uvio_pci_bus *bus)
+{
+	uint16_t vendor;
+
+	if (!bus->rm)
+		return false;
+	if (uvio_pci_rm_signalled(bus))
+		return true;
+	/*
+	 * Nobody asked. Under UIO nobody does, and the BAR mappings are not
+	 * zapped either (sysfs resource files map through the iomem address
+	 * space, which kernfs does not unmap): once the device is gone its
+	 * BARs read what the bus gives for nothing (QEMU: zeros). Config
+	 * space tells: its sysfs file fails (-ENODEV) once the device is
+	 * deleted, and a device behind a dead link reads all ones.
+	 */
+	if (uvio_pci_cfg_read16(bus, PCI_VENDOR_ID, &vendor) || vendor == 0xffff) {
+		uvio_pci_rm_mark(bus);
+		return true;
+	}
+	return false;
+}
+
+int uvio_pci_bus_release(struct uvio_pci_bus *bus)
+{
+	if (bus->released)
+		return 0;
+	uvio_pci_rm_cover(bus);
+	bus->released = true;
+	return bus->ops->release ? bus->ops->release(bus) : 0;
+}

@@ -55,6 +55,10 @@ struct uvio_pci_bus_ops {
 	 * /dev/null and drop what else holds it, so that the kernel can take
 	 * it back while other threads may still touch the bus. */
 	int (*release)(struct uvio_pci_bus *bus);
+	/* An eventfd the kernel signals when it wants the device back, which
+	 * the caller owns; -errno when the bus has none (NULL: never has one).
+	 * removal.c makes it the device's removal eventfd. */
+	int (*request_eventfd)(struct uvio_pci_bus *bus);
 };
 
 struct uvio_pci_rm;
@@ -152,23 +156,31 @@ unsigned uvio_vfio_msix_count(struct uvio_pci_bus *bus);
 int uvio_vfio_req_eventfd(struct uvio_pci_bus *bus, struct uvio_err *err);
 
 /*
- * Removal (removal.c; see its head comment). attach: give an open bus its
- * removal record and eventfd (for VFIO, the device-request eventfd), and
- * install the process's SIGBUS handler the first time; add_bar: tell it
- * about a BAR the bus just mapped; detach: at close, before the BARs are
- * unmapped. bus_removed is one atomic load (the BAR accessors use it);
- * bus_poll_removed also looks at the eventfd (a system call: status reads,
- * not the hot path). bus_release: mark removed, put all-ones memory over
- * the BARs, then ops->release. fd_to_null: dup /dev/null over an fd.
+ * Removal records (removal.c; see its head comment). attach: give an open
+ * bus its removal record and eventfd (ops->request_eventfd, else a plain
+ * one), and install the process's SIGBUS handler the first time; add_bar:
+ * tell it about a BAR the bus just mapped; detach: at close, before the
+ * BARs are unmapped. bus_removed is one atomic load (the BAR accessors use
+ * it); rm_signalled also looks at the eventfd (a system call); rm_mark sets
+ * the flag and signals the eventfd; rm_cover marks and puts all-ones memory
+ * over the BAR mappings. fd_to_null: dup /dev/null over an fd. removal.c
+ * calls nothing else in this folder.
  */
 int uvio_pci_rm_attach(struct uvio_pci_bus *bus, struct uvio_err *err);
 void uvio_pci_rm_add_bar(struct uvio_pci_bus *bus, int bar);
 void uvio_pci_rm_detach(struct uvio_pci_bus *bus);
 bool uvio_pci_bus_removed(const struct uvio_pci_bus *bus);
-bool uvio_pci_bus_poll_removed(struct uvio_pci_bus *bus);
+bool uvio_pci_rm_signalled(struct uvio_pci_bus *bus);
+void uvio_pci_rm_mark(struct uvio_pci_bus *bus);
+void uvio_pci_rm_cover(struct uvio_pci_bus *bus);
 int uvio_pci_bus_removal_fd(const struct uvio_pci_bus *bus);   /* -1: none */
-int uvio_pci_bus_release(struct uvio_pci_bus *bus);
 int uvio_pci_fd_to_null(int fd);
+
+/* Removal as the bus sees it (pci_bus.c). poll_removed: the record, then
+ * config space (status reads, not the hot path). release: rm_cover, then
+ * ops->release; once. */
+bool uvio_pci_bus_poll_removed(struct uvio_pci_bus *bus);
+int uvio_pci_bus_release(struct uvio_pci_bus *bus);
 
 /* The virtio-pci transport (spec 4.1) over a bus: modern when the vendor
  * capabilities are there, else legacy (I/O BAR 0). Takes the bus on
@@ -180,7 +192,7 @@ int uvio_virtio_pci_legacy_create(struct uvio_pci_bus *bus,
 				  const struct uvio_transport_ops **ops,
 				  void **transport, struct uvio_err *err);
 /* Device-config access with the widths of spec 4.1.3.1, at `base` in
- * `bar` (shared by the modern and legacy transports). */
+ * `bar` (virtio_pci_cfg.c: shared by the modern and legacy transports). */
 int uvio_virtio_pci_cfg_access(struct uvio_pci_bus *bus, int bar, uint64_t base,
 			       uint32_t off, void *buf, uint32_t len, bool write);
 struct uvio_pci_bus *uvio_virtio_pci_legacy_bus(const struct uvio_transport_ops *ops,

@@ -218,8 +218,8 @@ int uvio_pci_rm_attach(struct uvio_pci_bus *bus, struct uvio_err *err)
 				    bus->bdf, RM_MAX);
 	/* VFIO: the kernel's request eventfd; otherwise (UIO, or a kernel
 	 * without the request IRQ) one only the SIGBUS handler signals. */
-	if (bus->driver == UVIO_PCI_DRV_VFIO)
-		efd = uvio_vfio_req_eventfd(bus, NULL);
+	if (bus->ops->request_eventfd)
+		efd = bus->ops->request_eventfd(bus);
 	if (efd < 0)
 		efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (efd < 0) {
@@ -280,16 +280,16 @@ bool uvio_pci_bus_removed(const struct uvio_pci_bus *bus)
 	return bus->rm && atomic_load_explicit(&bus->rm->removed, memory_order_relaxed);
 }
 
-bool uvio_pci_bus_poll_removed(struct uvio_pci_bus *bus)
+/* The removed flag, or the eventfd (VFIO's request eventfd: nobody reads
+ * it, so it stays readable) sets it. */
+bool uvio_pci_rm_signalled(struct uvio_pci_bus *bus)
 {
 	struct pollfd p;
-	uint16_t vendor;
 
 	if (!bus->rm)
 		return false;
 	if (atomic_load(&bus->rm->removed))
 		return true;
-	/* The VFIO request eventfd; nobody reads it, so it stays readable. */
 	p.fd = bus->rm->efd;
 	p.events = POLLIN;
 	p.revents = 0;
@@ -297,35 +297,24 @@ bool uvio_pci_bus_poll_removed(struct uvio_pci_bus *bus)
 		atomic_store(&bus->rm->removed, true);
 		return true;
 	}
-	/*
-	 * Nobody asked. Under UIO nobody does, and the BAR mappings are not
-	 * zapped either (sysfs resource files map through the iomem address
-	 * space, which kernfs does not unmap): once the device is gone its
-	 * BARs read what the bus gives for nothing (QEMU: zeros). Config
-	 * space tells: its sysfs file fails (-ENODEV) once the device is
-	 * deleted, and a device behind a dead link reads all ones.
-	 */
-	if (uvio_pci_cfg_read16(bus, PCI_VENDOR_ID, &vendor) || vendor == 0xffff) {
-		rm_mark(bus->rm);
-		return true;
-	}
 	return false;
 }
 
-int uvio_pci_bus_release(struct uvio_pci_bus *bus)
+void uvio_pci_rm_mark(struct uvio_pci_bus *bus)
+{
+	if (bus->rm)
+		rm_mark(bus->rm);
+}
+
+void uvio_pci_rm_cover(struct uvio_pci_bus *bus)
 {
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 
-	if (bus->released)
-		return 0;
-	if (bus->rm)
-		rm_mark(bus->rm);
+	uvio_pci_rm_mark(bus);
 	for (int i = 0; i < PCI_STD_NUM_BARS; i++)
 		if (bus->bar[i].va)
 			map_ones((uintptr_t)bus->bar[i].va,
 				 (bus->bar[i].map_len + pg - 1) / pg * pg);
-	bus->released = true;
-	return bus->ops->release ? bus->ops->release(bus) : 0;
 }
 
 /* Point `fd` at /dev/null: a thread still calling pread/pwrite on it gets
@@ -342,46 +331,5 @@ int uvio_pci_fd_to_null(int fd)
 	if (dup3(null, fd, O_CLOEXEC) < 0)
 		rc = -errno;
 	close(null);
-	return rc;
-}
-
-/* ---- the public calls (uvio/pci.h) ----------------------------------------- */
-
-static struct uvio_pci_bus *dev_bus(const struct uvio_dev *dev)
-{
-	return dev ? uvio_virtio_pci_bus(uvio_dev_ops(dev), uvio_dev_transport(dev)) : NULL;
-}
-
-int uvio_pci_removal_fd(const struct uvio_dev *dev)
-{
-	struct uvio_pci_bus *bus = dev_bus(dev);
-
-	return bus ? uvio_pci_bus_removal_fd(bus) : -1;
-}
-
-bool uvio_pci_is_removed(const struct uvio_dev *dev)
-{
-	struct uvio_pci_bus *bus = dev_bus(dev);
-
-	return bus && uvio_pci_bus_poll_removed(bus);
-}
-
-int uvio_pci_release(struct uvio_dev *dev)
-{
-	struct uvio_pci_bus *bus = dev_bus(dev);
-	int rc;
-
-	if (!bus)
-		return -ENOTSUP;
-	rc = uvio_pci_bus_release(bus);
-	/* What is in flight will never complete: break every queue (an
-	 * atomic flag, safe while their threads poll), so that each owner's
-	 * next call fails it with -EIO instead of waiting forever. */
-	for (uint16_t q = 0; q < uvio_dev_max_queues(dev); q++) {
-		struct uvio_vq *vq = uvio_dev_queue(dev, q);
-
-		if (vq)
-			uvio_vq_set_broken(vq, "device removed");
-	}
 	return rc;
 }

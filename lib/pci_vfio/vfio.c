@@ -501,11 +501,17 @@ static int vfio_release(struct uvio_pci_bus *bus)
 	return rc;
 }
 
+static int vfio_request_eventfd(struct uvio_pci_bus *bus)
+{
+	return uvio_vfio_req_eventfd(bus, NULL);
+}
+
 static const struct uvio_pci_bus_ops vfio_bus_ops = {
 	.name = "vfio",
 	.map_bar = vfio_map_bar,
 	.close = vfio_close,
 	.release = vfio_release,
+	.request_eventfd = vfio_request_eventfd,
 };
 
 static int read_regions(struct vfio_bus *vb, struct uvio_err *err)

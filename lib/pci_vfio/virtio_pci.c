@@ -97,65 +97,14 @@ static void cc_write64(struct vpci *v, uint32_t lo, uint32_t hi, uint64_t val)
 
 /* ---- device configuration (spec 4.1.4.6) -------------------------------- */
 
-/*
- * Spec 4.1.3.1: 8-bit fields with 8-bit accesses, 16-bit with aligned
- * 16-bit, 32- and 64-bit with aligned 32-bit ones. A caller reading a
- * whole struct gets the widest aligned access at each offset.
- */
-static int cfg_access(struct uvio_pci_bus *bus, int bar, uint64_t base,
-		      uint32_t off, uint8_t *buf, uint32_t len, bool write)
-{
-	while (len) {
-		uint64_t at = base + off;
-		unsigned w = len >= 4 && !(off & 3) ? 4 : len >= 2 && !(off & 1) ? 2 : 1;
-		int rc = 0;
-
-		if (write) {
-			uint32_t v32;
-			uint16_t v16;
-
-			if (w == 4) {
-				memcpy(&v32, buf, 4);
-				rc = uvio_pci_bar_write32(bus, bar, at, v32);
-			} else if (w == 2) {
-				memcpy(&v16, buf, 2);
-				rc = uvio_pci_bar_write16(bus, bar, at, v16);
-			} else {
-				rc = uvio_pci_bar_write8(bus, bar, at, buf[0]);
-			}
-		} else if (w == 4) {
-			uint32_t v32 = uvio_pci_bar_read32(bus, bar, at);
-
-			memcpy(buf, &v32, 4);
-		} else if (w == 2) {
-			uint16_t v16 = uvio_pci_bar_read16(bus, bar, at);
-
-			memcpy(buf, &v16, 2);
-		} else {
-			buf[0] = uvio_pci_bar_read8(bus, bar, at);
-		}
-		if (rc)
-			return rc;
-		buf += w;
-		off += w;
-		len -= w;
-	}
-	return 0;
-}
-
-int uvio_virtio_pci_cfg_access(struct uvio_pci_bus *bus, int bar, uint64_t base,
-			       uint32_t off, void *buf, uint32_t len, bool write)
-{
-	return cfg_access(bus, bar, base, off, buf, len, write);
-}
-
 static int m_read_config(void *t, uint32_t off, void *buf, uint32_t len)
 {
 	struct vpci *v = t;
 
 	if (v->device.bar < 0 || off > v->device.len || len > v->device.len - off)
 		return -EINVAL;
-	return cfg_access(v->bus, v->device.bar, v->device.off, off, buf, len, false);
+	return uvio_virtio_pci_cfg_access(v->bus, v->device.bar, v->device.off,
+					  off, buf, len, false);
 }
 
 static int m_write_config(void *t, uint32_t off, const void *buf, uint32_t len)
@@ -164,8 +113,8 @@ static int m_write_config(void *t, uint32_t off, const void *buf, uint32_t len)
 
 	if (v->device.bar < 0 || off > v->device.len || len > v->device.len - off)
 		return -EINVAL;
-	return cfg_access(v->bus, v->device.bar, v->device.off, off, (void *)buf,
-			  len, true);
+	return uvio_virtio_pci_cfg_access(v->bus, v->device.bar, v->device.off,
+					  off, (void *)buf, len, true);
 }
 
 static uint32_t m_config_generation(void *t)

@@ -4,8 +4,6 @@
  * point between split and packed, and the checks of what the device wrote.
  */
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,21 +132,6 @@ uint16_t uvio_vq_next_slot(const struct uvio_vq *vq)
 unsigned uvio_vq_in_flight(const struct uvio_vq *vq) { return vq->in_flight; }
 bool uvio_vq_is_broken(const struct uvio_vq *vq) { return vq_broken(vq); }
 const char *uvio_vq_error(const struct uvio_vq *vq) { return vq_broken(vq) ? vq->error : ""; }
-
-int uvio_vq_break(struct uvio_vq *vq, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!__atomic_exchange_n(&vq->breaking, true, __ATOMIC_ACQ_REL)) {
-		int n = snprintf(vq->error, sizeof(vq->error), "queue %u: ", vq->index);
-
-		va_start(ap, fmt);
-		vsnprintf(vq->error + n, sizeof(vq->error) - (size_t)n, fmt, ap);
-		va_end(ap);
-		__atomic_store_n(&vq->broken, true, __ATOMIC_RELEASE);
-	}
-	return -EIO;
-}
 
 void uvio_vq_set_broken(struct uvio_vq *vq, const char *why)
 {

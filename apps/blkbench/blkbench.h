@@ -57,6 +57,8 @@ struct bb_result {
 	struct bb_hist lat[BB_DIRS];
 	double secs;
 	int64_t end_ms;          /* CLOCK_REALTIME at the end: fio's timestamp */
+	double usr_secs, sys_secs; /* CPU time of the process over the run */
+	uint64_t ctx, majf, minf;  /* context switches, page faults: the same */
 	bool submit_failed;      /* a submit error or a broken queue stopped us */
 	unsigned reconnects;     /* --reconnect: times the device came back */
 };

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <uvio/dma.h>
@@ -356,6 +357,26 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static double tv_secs(struct timeval tv)
+{
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+/* What the process spent over the run: fio's usr_cpu, sys_cpu, ctx, majf,
+ * minf. The control thread is in it too; it sleeps nearly all the time. */
+static void rusage_since(const struct rusage *r0, struct bb_result *res)
+{
+	struct rusage r1;
+
+	if (getrusage(RUSAGE_SELF, &r1))
+		return;
+	res->usr_secs = tv_secs(r1.ru_utime) - tv_secs(r0->ru_utime);
+	res->sys_secs = tv_secs(r1.ru_stime) - tv_secs(r0->ru_stime);
+	res->ctx = (uint64_t)(r1.ru_nvcsw + r1.ru_nivcsw - r0->ru_nvcsw - r0->ru_nivcsw);
+	res->majf = (uint64_t)(r1.ru_majflt - r0->ru_majflt);
+	res->minf = (uint64_t)(r1.ru_minflt - r0->ru_minflt);
+}
+
 static void collect(struct bb_worker *ws, unsigned n, struct bb_result *res)
 {
 	for (unsigned i = 0; i < n; i++) {
@@ -370,8 +391,10 @@ static int run_workers(struct bb_shared *sh, struct bb_worker *ws, unsigned n,
 		       struct bb_result *res)
 {
 	unsigned started = 0;
+	struct rusage r0;
 	int rc = 0;
 
+	getrusage(RUSAGE_SELF, &r0);
 	sh->start_ns = bb_now_ns();
 	if (sh->o->runtime > 0)
 		sh->deadline_ns = sh->start_ns + (uint64_t)(sh->o->runtime * 1e9);
@@ -391,6 +414,7 @@ static int run_workers(struct bb_shared *sh, struct bb_worker *ws, unsigned n,
 	}
 	res->secs = (double)(bb_now_ns() - sh->start_ns) / 1e9;
 	res->end_ms = wall_ms();
+	rusage_since(&r0, res);
 	collect(ws, started, res);
 	res->reconnects = sh->epoch;
 	if (sh->reconnect_failed)

@@ -162,6 +162,10 @@ static void json_str(FILE *f, const char *s)
  *   with clat_percentiles=1 and lat_percentiles=1.
  * - Rates divide by the run's exact time, not by its whole milliseconds as
  *   fio does: a short run's figures are not off by up to 1/runtime.
+ * - latency_ns/us/ms are to the histogram's resolution (hist.h, 1/64): a
+ *   request within that of a band's edge may count in the band beside.
+ * - Not there: what blkbench does not measure (iodepth_level, bw and iops
+ *   samples, disk_util).
  * - What fio has no key for (errors by errno, verify, the request balance,
  *   reconnects, the verdict) is in the job's "blkbench" object.
  */
@@ -285,6 +289,71 @@ static void json_errors(FILE *f, const struct bb_counters *c)
 	fputc('}', f);
 }
 
+/* fio's job_runtime is the sum of its jobs' (here: queues') run times, and
+ * its usr_cpu and sys_cpu are the CPU time over that sum: a polling thread
+ * that never sleeps is near 100%. */
+static void json_cpu(FILE *f, const struct bb_opts *o, const struct bb_result *r)
+{
+	double thread_secs = r->secs * o->queues;
+
+	fprintf(f, ",\"job_runtime\":%llu,\"usr_cpu\":%f,\"sys_cpu\":%f,\"ctx\":%llu,"
+		"\"majf\":%llu,\"minf\":%llu", (unsigned long long)(thread_secs * 1e3 + 0.5),
+		thread_secs > 0 ? r->usr_secs * 100 / thread_secs : 0,
+		thread_secs > 0 ? r->sys_secs * 100 / thread_secs : 0,
+		(unsigned long long)r->ctx, (unsigned long long)r->majf,
+		(unsigned long long)r->minf);
+}
+
+/* Requests of h below v ns, to the histogram's resolution (a bucket counts
+ * where it starts). */
+static uint64_t count_below(const struct bb_hist *h, uint64_t v)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < BB_HIST_BUCKETS && bb_hist_bucket_low(i) < v; i++)
+		n += h->b[i];
+	return n;
+}
+
+/* fio's latency_ns, latency_us, latency_ms: the percent of reads, writes
+ * and trims in each band, key k holding [key k-1, key k) of the unit (the
+ * first band of us and ms starts at 1 of the unit: below is the level
+ * before). stat.c, io_u_mark_lat_nsec/usec/msec. */
+static const unsigned lat_edges[] = { 2, 4, 10, 20, 50, 100, 250, 500, 750, 1000, 2000 };
+
+static void json_lat_level(FILE *f, const struct bb_hist *h, unsigned level)
+{
+	static const char *const names[] = { "latency_ns", "latency_us", "latency_ms" };
+	uint64_t unit = level == 0 ? 1 : level == 1 ? 1000 : 1000000;
+	unsigned n = level == 2 ? 11 : 10;
+	uint64_t lo = level ? unit : 0;
+	double all = (double)h->count;
+
+	fprintf(f, ",\"%s\":{", names[level]);
+	for (unsigned k = 0; k < n; k++) {
+		uint64_t hi = lat_edges[k] * unit;
+
+		fprintf(f, "%s\"%u\":%f", k ? "," : "", lat_edges[k],
+			all > 0 ? (double)(count_below(h, hi) - count_below(h, lo)) * 100 / all : 0);
+		lo = hi;
+	}
+	if (level == 2)
+		fprintf(f, ",\">=2000\":%f",
+			all > 0 ? (double)(h->count - count_below(h, lo)) * 100 / all : 0);
+	fputc('}', f);
+}
+
+static void json_lat_levels(FILE *f, const struct bb_result *r)
+{
+	struct bb_hist all;
+
+	bb_hist_init(&all);
+	for (enum bb_dir d = BB_DIR_READ; d <= BB_DIR_TRIM; d++)
+		bb_hist_merge(&all, &r->lat[d]);
+	for (unsigned level = 0; level < 3; level++)
+		json_lat_level(f, &all, level);
+}
+
 /* What fio has no key for; the names are blkbench's before the fio layout,
  * which the host and VM tests read. */
 static void json_extras(FILE *f, const struct bb_opts *o,
@@ -343,7 +412,9 @@ void bb_report_json(FILE *f, const struct bb_opts *o,
 	}
 	fputc(',', f);
 	json_sync(f, r);
-	fprintf(f, ",\"job_runtime\":%llu,", (unsigned long long)(r->secs * 1e3 + 0.5));
+	json_cpu(f, o, r);
+	json_lat_levels(f, r);
+	fputc(',', f);
 	json_extras(f, o, in, r);
 	fprintf(f, "}]}\n");
 }

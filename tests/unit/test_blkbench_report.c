@@ -248,6 +248,9 @@ static void known_result(struct bb_result *r, struct bb_opts *o)
 	r->c.submitted = r->c.completed_ok = 1203;
 	r->secs = 2.0;
 	r->end_ms = 1796288125056;
+	r->usr_secs = 1.0;
+	r->sys_secs = 0.5;
+	r->ctx = 17;
 }
 
 static void test_json_top(void **state)
@@ -276,7 +279,11 @@ static void test_json_top(void **state)
 	assert_str_at(AT(j, "jobs", "0", "job options", "filename"),
 		      "vhost-user:/tmp/x \\\"q\\\".sock");
 	assert_true(NUM(j, "jobs", "0", "error") == 0);
-	assert_true(NUM(j, "jobs", "0", "job_runtime") == 2000);
+	/* fio's job_runtime and CPU figures are over the jobs' summed time. */
+	assert_true(NUM(j, "jobs", "0", "job_runtime") == 4000);
+	assert_true(NUM(j, "jobs", "0", "usr_cpu") == 25);
+	assert_true(NUM(j, "jobs", "0", "sys_cpu") == 12.5);
+	assert_true(NUM(j, "jobs", "0", "ctx") == 17);
 	free(j);
 }
 
@@ -347,6 +354,38 @@ static void test_json_directions(void **state)
 	assert_true(NUM(j, "jobs", "0", "sync", "lat_ns", "mean") == 3000000);
 	assert_true(NUM(j, "jobs", "0", "sync", "lat_ns", "stddev") == 1000000);
 	assert_true(NUM(j, "jobs", "0", "sync", "lat_ns", "min") == 2000000);
+	free(j);
+}
+
+/* fio's latency bands: the percent of reads and writes (not flushes) in each. */
+static void test_json_lat_bands(void **state)
+{
+	static const char *const levels[] = { "latency_ns", "latency_us", "latency_ms" };
+	static const char *const keys[] = { "2", "4", "10", "20", "50", "100", "250",
+					    "500", "750", "1000", "2000", ">=2000" };
+	const double one = 100.0 / 1200;  /* one request */
+	struct bb_opts o;
+	struct bb_result r;
+	double sum = 0;
+	char *j;
+
+	(void)state;
+	known_result(&r, &o);
+	j = json_of(&o, &info, &r);
+	for (unsigned l = 0; l < 3; l++)
+		for (unsigned k = 0; k < (l == 2 ? 12u : 10u); k++)
+			sum += NUM(j, "jobs", "0", levels[l], keys[k]);
+	near(sum, 100, 1e-6);
+	assert_null(AT(j, "jobs", "0", "latency_us", "2000"));
+	assert_true(NUM(j, "jobs", "0", "latency_ns", "1000") == 0);
+	/* [100, 250) us: reads of 100..249 us, give or take one at an edge. */
+	near(NUM(j, "jobs", "0", "latency_us", "250"), 150 * one, 1.0 / 150);
+	/* [20, 50) us: 30 reads, and the 200 writes of 50 us sit on its edge. */
+	assert_true(NUM(j, "jobs", "0", "latency_us", "50") >= 29 * one);
+	assert_true(NUM(j, "jobs", "0", "latency_us", "50") <= 231 * one);
+	assert_true(NUM(j, "jobs", "0", "latency_ms", ">=2000") == 0);
+	/* The flushes of 2..4 ms are not in it. */
+	assert_true(NUM(j, "jobs", "0", "latency_ms", "4") == 0);
 	free(j);
 }
 
@@ -530,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_json_top),
 		cmocka_unit_test(test_json_read),
 		cmocka_unit_test(test_json_directions),
+		cmocka_unit_test(test_json_lat_bands),
 		cmocka_unit_test(test_json_extras),
 		cmocka_unit_test(test_json_empty),
 		cmocka_unit_test(test_latlog_line),

@@ -93,7 +93,7 @@ void bb_usage(FILE *f)
 "  --generation N        the verify stamp's generation (default 1)\n"
 "  --flush-every N       a flush after every N writes, per queue\n"
 "  --json                the report as one JSON object on stdout\n"
-"  --latency-log FILE    one line per I/O (see the Report section)\n"
+"  --latency-log FILE    one line per completed I/O: when, and its latency\n"
 "  --no-huge             DMA memory from 4K pinned pages (VFIO with an\n"
 "                        IOMMU)\n"
 "  --reconnect TIME      vhost-user: when the back-end goes away, count the\n"

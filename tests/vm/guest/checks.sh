@@ -41,6 +41,23 @@ ck_err() {
 
 blkio="--capacity $CAP --serial $SERIAL --read $RLBA:$RPAT --write $WLBA:$WPAT --count $COUNT"
 
+# status_has NAME BDF PATTERN: uvio-devbind --status's line for BDF matches
+# the extended regexp PATTERN (anchored at its end).
+status_has() {
+    _l=$(uvio-devbind --status 2>&1 | grep "^$2 ")
+    if printf '%s\n' "$_l" | grep -Eq -- "$3\$"; then
+        ck_pass "$1"
+    else
+        ck_fail "$1" "line '$_l' does not end with /$3/"
+    fi
+}
+
+# meminfo_is NAME KEY VALUE: /proc/meminfo says KEY: VALUE.
+meminfo_is() {
+    _v=$(sed -n "s/^$2: *\([0-9]*\).*/\1/p" /proc/meminfo)
+    if [ "$_v" = "$3" ]; then ck_pass "$1"; else ck_fail "$1" "$2 is '$_v', wanted $3"; fi
+}
+
 netdev_of() { for _d in /sys/bus/pci/devices/"$1"/virtio*/net/*; do [ -e "$_d" ] && echo "${_d##*/}"; done; }
 
 # hold_device BDF: start a uvio-vmtest that keeps BDF open for a while, in
@@ -74,8 +91,12 @@ scen_vfio_type1() {
         uvio-vmtest --bdf 0000:00:00.0
     ck_err "devbind: refuses a non-virtio device" "not a virtio device" \
         uvio-devbind --bind vfio-pci 0000:00:00.0
+    nd=$(netdev_of "$N")
+    status_has "devbind: --status names the disk, not *Active*" "$B" " vda"
+    status_has "devbind: --status names the netdev, down: not *Active*" "$N" " $nd"
     # blk in use: as swap
     if mkswap /dev/vda >/dev/null 2>&1 && swapon /dev/vda 2>/dev/null; then
+        status_has "devbind: --status marks a swap disk *Active*" "$B" " vda \*Active\*"
         ck_err "devbind: refuses a disk used as swap" \
             "$B: in use: /dev/vda is used as swap; stop using it or pass --force" \
             uvio-devbind --bind vfio-pci "$B"
@@ -84,8 +105,8 @@ scen_vfio_type1() {
         ck_fail "devbind: refuses a disk used as swap" "mkswap/swapon /dev/vda failed"
     fi
     # net in use: up with an address
-    nd=$(netdev_of "$N")
     ip link set "$nd" up && ip addr add 10.99.0.1/24 dev "$nd"
+    status_has "devbind: --status marks a configured netdev *Active*" "$N" " $nd \*Active\*"
     ck_err "devbind: refuses a configured netdev" \
         "$N: in use: netdev $nd is up with addresses and routes; stop using it or pass --force" \
         uvio-devbind --bind vfio-pci "$N"
@@ -106,6 +127,8 @@ scen_vfio_type1() {
             uvio-vmtest --bdf "$B"
         ck_err "devbind: refuses to unbind a device in use" "is open in process $holder" \
             uvio-devbind --unbind "$B"
+        status_has "devbind: --status marks a VFIO device open in a process *Active*" \
+            "$B" " - \*Active\*"
     else
         ck_fail "open: device busy in another process" "the holder did not start: $(tr '\n' '|' </tmp/holder.out)"
     fi
@@ -200,12 +223,38 @@ scen_group() {
 # Booted with --hugepages 0.
 scen_hugepages() {
     B=$(vm_bdf blk0)
+    n0=/sys/devices/system/node/node0/hugepages/hugepages-2048kB
     ck "devbind: bind blk" uvio-devbind --bind vfio-pci "$B"
     ck_err "open: no hugepages" "uvio-devbind --hugepages" uvio-vmtest --bdf "$B"
-    ck "devbind: --hugepages 32" uvio-devbind --hugepages 32
+    ck "devbind: --hugepages=32" uvio-devbind --hugepages=32
+    meminfo_is "devbind: --hugepages 32 in /proc/meminfo (total)" HugePages_Total 32
+    meminfo_is "devbind: --hugepages 32 in /proc/meminfo (free)" HugePages_Free 32
+    uvio-devbind --show >/tmp/show.out 2>&1
+    ck "devbind: --show: 32 free 2M pages on node 0 and in all, and the mount" \
+        sh -c "grep -q '^0 *2M *32 *32 *64M\$' /tmp/show.out &&
+               grep -q '^all *2M *32 *32 *64M\$' /tmp/show.out &&
+               grep -q '^hugetlbfs on /dev/hugepages (2M pages)\$' /tmp/show.out"
     ck "blk works after --hugepages: READ, WRITE" uvio-vmtest -q --bdf "$B" $blkio
     ck_err "devbind: --hugepages more than memory" "hugepages could be reserved" \
         uvio-devbind --hugepages 100000
+    ck "devbind: --clear" uvio-devbind --clear
+    meminfo_is "devbind: --clear in /proc/meminfo" HugePages_Total 0
+    ck "devbind: --node 0 --hugepages 16" uvio-devbind --node 0 --hugepages 16
+    meminfo_is "devbind: --node 0 in /proc/meminfo" HugePages_Total 16
+    ck "devbind: --node 0 in node0's nr_hugepages" grep -qx 16 $n0/nr_hugepages
+    ck "devbind: --clear --pagesize=2M --node=0" uvio-devbind --clear --pagesize=2M --node=0
+    meminfo_is "devbind: --clear --node 0 in /proc/meminfo" HugePages_Total 0
+    ck_err "devbind: no such node" "no NUMA node 9 (nodes here: 0)" \
+        uvio-devbind --hugepages 1 --node 9
+    if [ -d /sys/kernel/mm/hugepages/hugepages-1048576kB ]; then
+        ck_err "devbind: a 1G page does not fit in this guest" \
+            "only 0 of 1 1G hugepages could be reserved" uvio-devbind --hugepages 1 --pagesize 1G
+    else
+        ck_err "devbind: no 1G pages on this CPU" "no 1G hugepages on this CPU" \
+            uvio-devbind --hugepages 1 --pagesize 1G
+    fi
+    ck_err "devbind: no such page size" "no 4M hugepages on this CPU" \
+        uvio-devbind --hugepages 1 --pagesize 4M
 }
 
 "scen_$SCEN"

@@ -178,6 +178,9 @@ static int size_opt(struct bb_opts *o, int id, const char *v, char *msg,
 static int uint_opt(int id, const char *v, uint64_t max, uint64_t *out,
 		    char *msg, size_t len)
 {
+	if (cli_parse_uint(v, 0, max, out) && max == UINT64_MAX)
+		return usage_fail(msg, len, "--%s: bad number '%s' (decimal)",
+				  opt_name(id), v);
 	if (cli_parse_uint(v, 0, max, out))
 		return usage_fail(msg, len, "--%s: bad number '%s' (decimal, 0..%llu)",
 				  opt_name(id), v, (unsigned long long)max);
@@ -201,11 +204,14 @@ static int time_opt(struct bb_opts *o, int id, const char *v, char *msg,
 		    size_t len)
 {
 	double max = id == O_RUNTIME ? 1e9 : BB_RECONNECT_MAX, t = 0;
+	bool ok = !cli_parse_time(v, &t) && t > 0 && t <= max;
 
-	if (cli_parse_time(v, &t) || !(t > 0) || t > max)
-		return usage_fail(msg, len, "--%s must be a positive time, at most %.0f s "
-				  "(e.g. 30, 500ms, 10m, 2h), not '%s'",
-				  opt_name(id), max, v);
+	if (!ok && id == O_RECONNECT)
+		return usage_fail(msg, len, "--reconnect must be a positive time, at most "
+				  "%.0f s (e.g. 30, 500ms, 10m), not '%s'", max, v);
+	if (!ok)
+		return usage_fail(msg, len, "--runtime must be a positive time (e.g. 30, "
+				  "500ms, 10m, 2h), not '%s'", v);
 	if (id == O_RUNTIME)
 		o->runtime = t, o->runtime_set = true;
 	else

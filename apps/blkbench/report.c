@@ -89,6 +89,36 @@ static void errors_text(FILE *f, const struct bb_counters *c)
 	fprintf(f, "%s\n", *sep == ',' ? ")" : "");
 }
 
+/* One direction's line, when there is more than one kind of request: the
+ * lines above mix them. */
+static void dir_text(FILE *f, const char *name, uint64_t ios, const uint64_t *bytes,
+		     const struct bb_hist *h, double secs)
+{
+	fprintf(f, "%-10s %llu, %.1f IOPS, ", name, (unsigned long long)ios,
+		per_sec(ios, secs));
+	if (bytes)  /* not for flushes */
+		fprintf(f, "%.2f MB/s, ", per_sec(*bytes, secs) / 1e6);
+	fprintf(f, "latency min %.1f  p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  mean %.1f us\n",
+		lat_us(h, 0), lat_us(h, 50), lat_us(h, 99), lat_us(h, 99.9), lat_us(h, 100),
+		bb_hist_mean(h) / 1e3);
+}
+
+static void dirs_text(FILE *f, const struct bb_result *r)
+{
+	const struct bb_counters *c = &r->c;
+
+	if (!!c->reads + !!c->writes + !!c->flushes < 2)
+		return;
+	if (c->reads)
+		dir_text(f, "  read:", c->reads, &c->io_bytes[BB_DIR_READ],
+			 &r->lat[BB_DIR_READ], r->secs);
+	if (c->writes)
+		dir_text(f, "  write:", c->writes, &c->io_bytes[BB_DIR_WRITE],
+			 &r->lat[BB_DIR_WRITE], r->secs);
+	if (c->flushes)
+		dir_text(f, "  flush:", c->flushes, NULL, &r->lat[BB_DIR_SYNC], r->secs);
+}
+
 void bb_report_text(FILE *f, const struct bb_opts *o, const struct bb_result *r)
 {
 	const struct bb_counters *c = &r->c;
@@ -110,6 +140,7 @@ void bb_report_text(FILE *f, const struct bb_opts *o, const struct bb_result *r)
 	fprintf(f, "latency:   min %.1f  p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  mean %.1f us\n",
 		lat_us(&lat, 0), lat_us(&lat, 50), lat_us(&lat, 99), lat_us(&lat, 99.9),
 		lat_us(&lat, 100), bb_hist_mean(&lat) / 1e3);
+	dirs_text(f, r);
 	errors_text(f, c);
 	fprintf(f, "requests:  submitted %llu, completed ok %llu, completed with error %llu, "
 		"resubmitted %llu (submitted %s ok + error)\n",

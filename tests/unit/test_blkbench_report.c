@@ -442,6 +442,48 @@ static void test_json_empty(void **state)
 	free(j);
 }
 
+/* ---- the text report ---- */
+
+static char *text_of(const struct bb_opts *o, const struct bb_result *r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	bb_report_text(f, o, r);
+	assert_int_equal(fclose(f), 0);
+	return text;
+}
+
+/* Its lines stay what scripts grep; a mixed run adds one per direction. */
+static void test_text_lines(void **state)
+{
+	struct bb_opts o;
+	struct bb_result r;
+	char *t;
+
+	(void)state;
+	known_result(&r, &o);
+	t = text_of(&o, &r);
+	assert_non_null(strstr(t, "\nios:       1200 (reads 1000, writes 200), flushes 3, in 2.000 s\n"));
+	assert_non_null(strstr(t, "\nIOPS:      600.0\n"));
+	assert_non_null(strstr(t, "\nlatency:   min 1.0  p50 "));
+	assert_non_null(strstr(t, "\nerrors:    0\n"));
+	assert_non_null(strstr(t, "\nresult:    ok\n"));
+	assert_non_null(strstr(t, "\n  read:    1000, 500.0 IOPS, 2.05 MB/s, latency min 1.0 "));
+	assert_non_null(strstr(t, "\n  write:   200, 100.0 IOPS, 0.41 MB/s, latency min 50.0 "));
+	assert_non_null(strstr(t, "max 50.0  mean 50.0 us\n"));
+	assert_non_null(strstr(t, "\n  flush:   3, 1.5 IOPS, latency min 2000.0 "));
+	free(t);
+
+	/* Reads alone: the lines above say it all. */
+	r.c.writes = r.c.flushes = 0;
+	t = text_of(&o, &r);
+	assert_null(strstr(t, "  read:"));
+	free(t);
+}
+
 /* ---- the latency log ---- */
 
 /* The line fio 3.33 itself wrote for this I/O (write_lat_log, log_offset=1). */
@@ -572,6 +614,7 @@ int main(void)
 		cmocka_unit_test(test_json_lat_bands),
 		cmocka_unit_test(test_json_extras),
 		cmocka_unit_test(test_json_empty),
+		cmocka_unit_test(test_text_lines),
 		cmocka_unit_test(test_latlog_line),
 		cmocka_unit_test(test_engine_run),
 	};

@@ -61,6 +61,8 @@ $(warning numa.h is missing: run 'tools/install-deps build' as root (or apt-get 
 endif
 endif
 
+# FORCE is the first rule in the file: without this, a bare `make` made it.
+.DEFAULT_GOAL := all
 FORCE:
 .PHONY: all lib apps man uninstall FORCE tests benches check check-unit check-vm check-host check-san check-fuzz install demo clean deps-check
 

@@ -217,4 +217,4 @@ clean:
 include tests/fuzz/Makefile.fuzz
 include fio/Makefile.fio
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

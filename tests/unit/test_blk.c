@@ -924,6 +924,51 @@ static void test_eagain_backpressure(void **state)
 	finish(f);
 }
 
+/* Deferred kicks (uvio_blk_defer_kicks): a batch of submissions is one
+ * notification, sent by uvio_blk_kick; turning deferral off sends what is
+ * pending. */
+static void test_deferred_kicks(void **state)
+{
+	struct fx *f = *state;
+	struct model_blk_cfg cfg = base_cfg(f);
+	enum { N = 8 };
+	struct rec r[N + 1] = { 0 };
+	uint8_t *a;
+	unsigned k0;
+
+	cfg.manual = true;
+	cfg.no_event_idx = true;    /* every kick is a notification */
+	open_ok(f, &cfg, NULL);
+	a = dma(f, (N + 1) * 4096);
+	fill(a, (N + 1) * 4096, 21);
+	uvio_blk_defer_kicks(f->q, true);
+	k0 = model_dev_kicks(f->m, 0);
+	for (unsigned i = 0; i < N; i++) {
+		struct iovec iov = { a + i * 4096, 4096 };
+
+		assert_int_equal(uvio_blk_write(f->q, i * 4096, &iov, 1, on_done, &r[i]), 0);
+	}
+	assert_int_equal(model_dev_kicks(f->m, 0), k0);
+	uvio_blk_kick(f->q);
+	assert_int_equal(model_dev_kicks(f->m, 0), k0 + 1);
+	uvio_blk_kick(f->q);        /* nothing new: no notification */
+	assert_int_equal(model_dev_kicks(f->m, 0), k0 + 1);
+	wait_all(f, f->q, r, N);
+	{
+		struct iovec iov = { a + N * 4096, 4096 };
+
+		assert_int_equal(uvio_blk_write(f->q, N * 4096, &iov, 1, on_done, &r[N]), 0);
+	}
+	assert_int_equal(model_dev_kicks(f->m, 0), k0 + 1);
+	uvio_blk_defer_kicks(f->q, false);
+	assert_int_equal(model_dev_kicks(f->m, 0), k0 + 2);
+	wait_all(f, f->q, r, N + 1);
+	for (unsigned i = 0; i <= N; i++)
+		assert_int_equal(r[i].status, 0);
+	assert_memory_equal(model_blk_disk(f->mb), a, (N + 1) * 4096);
+	finish(f);
+}
+
 /* ---- device errors ---- */
 
 static void test_ioerr_injected(void **state)
@@ -1641,6 +1686,7 @@ int main(void)
 		BOTH(test_erange),
 		BOTH(test_enotsup),
 		BOTH(test_eagain_backpressure),
+		BOTH(test_deferred_kicks),
 		BOTH(test_ioerr_injected),
 		BOTH(test_unsupp_status),
 		BOTH(test_status_byte_invalid),

@@ -47,8 +47,9 @@ struct db_huge {
 int db_huge_check(struct db_huge *h);
 /* Write the count and read back what the kernel gave: 0 or 1 (printed). */
 int db_huge_reserve(const struct db_huge *h);
-/* A hugetlbfs mount for the page size, made when there is none. */
-int db_huge_mount(uint64_t page_kb);
+/* A hugetlbfs mount for the page size, made when there is none: its
+ * directory in dir. 0 or 1 (printed). */
+int db_huge_mount(uint64_t page_kb, char *dir, size_t len);
 int db_huge_clear(const struct db_huge *h);
 int db_huge_show(void);
 

@@ -253,30 +253,30 @@ static uint64_t current_default_kb(void)
 	return default_kb(sizes, page_sizes(sizes, MAX_SIZES));
 }
 
-/* DB_HUGEPAGES_MNT when it is free, else DB_HUGEPAGES_MNT-<size>. */
-int db_huge_mount(uint64_t page_kb)
+/* DB_HUGEPAGES_MNT when it is free, else DB_HUGEPAGES_MNT-<size>. The
+ * directory used goes to dir. */
+int db_huge_mount(uint64_t page_kb, char *dir, size_t len)
 {
 	struct hmount m[MAX_MOUNTS];
 	int n = hugetlbfs_mounts(m, MAX_MOUNTS, current_default_kb());
-	char dir[64], size[32], opt[64];
+	char size[32], opt[64];
 	bool taken = false;
 
 	for (int i = 0; i < n; i++) {
 		if (m[i].page_kb == page_kb) {
-			printf("hugetlbfs for these pages is on %s\n", m[i].dir);
+			snprintf(dir, len, "%s", m[i].dir);
 			return 0;
 		}
 		taken |= !strcmp(m[i].dir, DB_HUGEPAGES_MNT);
 	}
 	db_fmt_kb(page_kb, size, sizeof(size));
-	snprintf(dir, sizeof(dir), "%s%s%s", DB_HUGEPAGES_MNT, taken ? "-" : "",
+	snprintf(dir, len, "%s%s%s", DB_HUGEPAGES_MNT, taken ? "-" : "",
 		 taken ? size : "");
 	snprintf(opt, sizeof(opt), "pagesize=%" PRIu64 "K", page_kb);
 	mkdir(dir, 0755);
 	if (mount("nodev", dir, "hugetlbfs", 0, opt))
 		return db_fail("cannot mount hugetlbfs (%s pages) on %s: %s%s", size,
 			       dir, strerror(errno), errno == EPERM ? " (need root)" : "");
-	printf("hugetlbfs for these pages mounted on %s\n", dir);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* uvio-devbind's options: one action, its modifiers, and the dispatch. */
 #include <getopt.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "../common/cli.h"
@@ -160,6 +161,21 @@ static int parse(struct db_opts *o, int argc, char **argv)
 	return 0;
 }
 
+/* "32 2M hugepages reserved on node 0, hugetlbfs on /dev/hugepages". */
+static int report_mount(const struct db_huge *h)
+{
+	char dir[256], size[32], where[32] = "";
+
+	if (db_huge_mount(h->page_kb, dir, sizeof(dir)))
+		return 1;
+	db_fmt_kb(h->page_kb, size, sizeof(size));
+	if (h->node >= 0)
+		snprintf(where, sizeof(where), " on node %d", h->node);
+	printf("%" PRIu64 " %s hugepages reserved%s, hugetlbfs on %s\n", h->count,
+	       size, where, dir);
+	return 0;
+}
+
 static int run_huge(struct db_opts *o, bool extra)
 {
 	struct db_huge h = o->huge;
@@ -176,7 +192,7 @@ static int run_huge(struct db_opts *o, bool extra)
 		return db_huge_clear(&o->huge);
 	if (db_huge_reserve(&h))
 		return 1;
-	return h.count ? db_huge_mount(h.page_kb) : 0;
+	return h.count ? report_mount(&h) : 0;
 }
 
 static int dispatch(struct db_opts *o, int nargs, char **args)

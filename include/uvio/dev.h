@@ -66,6 +66,11 @@ struct uvio_transport_ops {
 
 	/* Release everything the transport holds (BAR maps, fds, sockets). */
 	void (*destroy)(void *t);
+
+	/* The virtio device ID (spec 5: VIRTIO_ID_NET 1, VIRTIO_ID_BLOCK 2,
+	 * linux/virtio_ids.h); 0 when the transport cannot tell. May be NULL
+	 * (cannot tell). */
+	uint32_t (*device_id)(void *t);
 };
 
 struct uvio_dev;
@@ -95,6 +100,22 @@ const struct uvio_transport_ops *uvio_dev_ops(const struct uvio_dev *dev);
 
 /* The device's last error message ("" when none). */
 const char *uvio_dev_error(const struct uvio_dev *dev);
+
+/* The virtio device ID the transport reports (VIRTIO_ID_NET,
+ * VIRTIO_ID_BLOCK, ...), 0 when it cannot tell. */
+uint32_t uvio_dev_device_id(const struct uvio_dev *dev);
+
+/* 0 when the device is `device_id` or its transport cannot tell; else
+ * -ENODEV with one line in `err`: "NAME: is a virtio-blk device, not
+ * virtio-net". What uvio_net_open() and uvio_blk_open() check first. */
+int uvio_dev_expect_type(const struct uvio_dev *dev, uint32_t device_id,
+			 struct uvio_err *err);
+
+/* The device's health, from its status: 0 when fine, -ENODEV when it reads
+ * all ones (gone: surprise removal), -ERESTART when it set
+ * DEVICE_NEEDS_RESET (spec 2.1.2; a vhost-user back-end that went away
+ * reads so too). uvio_net_check() and uvio_blk_check() are this. */
+int uvio_dev_check(struct uvio_dev *dev);
 
 /*
  * Spec 3.1.1 steps 4-6: offer `wanted` & device features (VERSION_1 is

@@ -14,11 +14,15 @@
  * What the back-end cannot give, the transport makes up:
  *   - a status: kept locally; DRIVER_OK enables the rings
  *     (SET_VRING_ENABLE);
- *   - a back-end without the CONFIG protocol feature is taken as
- *     virtio-net (QEMU keeps its config space and control queue itself):
- *     what needs either (MAC, MTU, STATUS, CTRL_VQ and its dependents, MQ,
- *     RSS...) is not offered, so a net device has one queue pair, no MAC
- *     and MTU 1500. A back-end with CONFIG (virtio-blk) answers GET_CONFIG.
+ *   - a device type (vhost-user has no message for it): the caller's
+ *     (opts.device_id), else virtio-net for a back-end without the CONFIG
+ *     protocol feature and virtio-blk for one with it, as QEMU's back-ends
+ *     are (uvio_dev_device_id() says which);
+ *   - a virtio-net back-end's config space and control queue (QEMU keeps
+ *     both itself): what needs either (MAC, MTU, STATUS, CTRL_VQ and its
+ *     dependents, MQ, RSS...) is not offered, so a net device has one
+ *     queue pair, no MAC and MTU 1500. Any other type needs CONFIG and
+ *     answers GET_CONFIG.
  * VHOST_USER_F_PROTOCOL_FEATURES, VHOST_F_LOG_ALL, ACCESS_PLATFORM,
  * NOTIFICATION_DATA and RING_RESET never reach the device core.
  *
@@ -62,6 +66,9 @@ struct uvio_vhost_user_opts {
 	 * (0 = 30 s); for a client, connecting is retried while the socket
 	 * is missing or refuses (0 = fail at once). -1 = no limit. */
 	int timeout_ms;
+	/* The virtio device ID (VIRTIO_ID_NET, VIRTIO_ID_BLOCK; spec 5);
+	 * 0 = guess from the back-end, as above. */
+	uint32_t device_id;
 };
 
 /*

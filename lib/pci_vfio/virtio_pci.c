@@ -17,14 +17,8 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
 
+#include "common/virtio_compat.h"
 #include "pci_internal.h"
-
-#ifndef VIRTIO_F_NOTIFICATION_DATA
-#define VIRTIO_F_NOTIFICATION_DATA 38  /* spec 6; missing from older UAPI headers */
-#endif
-#ifndef VIRTIO_F_NOTIF_CONFIG_DATA
-#define VIRTIO_F_NOTIF_CONFIG_DATA 39  /* spec 6 */
-#endif
 
 #define RESET_TIMEOUT_MS 1000
 
@@ -296,6 +290,12 @@ static void m_notify_queue(void *t, uint16_t q, uint32_t data)
 	}
 }
 
+/* From the PCI device ID (spec 4.1.2.1): probe worked it out. */
+static uint32_t m_device_id(void *t)
+{
+	return ((struct vpci *)t)->bus->info.virtio_type;
+}
+
 static void m_destroy(void *t)
 {
 	struct vpci *v = t;
@@ -322,6 +322,7 @@ static void m_destroy(void *t)
 	.del_queue = m_del_queue,                    \
 	.notify_queue = m_notify_queue,              \
 	.destroy = m_destroy,                        \
+	.device_id = m_device_id,                    \
 }
 
 static const struct uvio_transport_ops modern_ops_vfio = MODERN_OPS("vfio");

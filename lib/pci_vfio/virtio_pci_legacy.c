@@ -206,6 +206,12 @@ static void l_notify_queue(void *t, uint16_t q, uint32_t data)
 	w16(t, VIRTIO_PCI_QUEUE_NOTIFY, q);
 }
 
+/* A transitional device's subsystem device ID (spec 4.1.2.1). */
+static uint32_t l_device_id(void *t)
+{
+	return ((struct vlegacy *)t)->bus->info.virtio_type;
+}
+
 static void l_destroy(void *t)
 {
 	struct vlegacy *l = t;
@@ -231,6 +237,7 @@ static void l_destroy(void *t)
 	.del_queue = l_del_queue,                    \
 	.notify_queue = l_notify_queue,              \
 	.destroy = l_destroy,                        \
+	.device_id = l_device_id,                    \
 }
 
 static const struct uvio_transport_ops legacy_ops_vfio = LEGACY_OPS("vfio");

@@ -27,22 +27,15 @@
 #include <unistd.h>
 
 #include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
 
 #include <uvio/vhost_user.h>
 
+#include "common/virtio_compat.h"
 #include "vu_internal.h"
 
-#define BIT(n) (1ULL << (n))
 #define DEFAULT_QUEUE_SIZE 256
-#define STATUS_NEEDS_RESET 0x40
-
-#ifndef VIRTIO_F_NOTIFICATION_DATA
-#define VIRTIO_F_NOTIFICATION_DATA 38  /* spec 6, missing from older UAPI headers */
-#endif
-#ifndef VIRTIO_F_NOTIF_CONFIG_DATA
-#define VIRTIO_F_NOTIF_CONFIG_DATA 39  /* spec 6 */
-#endif
 
 /* Bits of GET_FEATURES that belong to the transport or that it cannot
  * carry: the protocol-features and logging bits, an IOMMU (that would need
@@ -54,7 +47,8 @@ static const uint64_t transport_bits =
 	BIT(VIRTIO_F_NOTIF_CONFIG_DATA) | BIT(VIRTIO_F_RING_RESET);
 
 /* A virtio-net back-end has no configuration space and no control queue
- * (QEMU handles both itself): what needs either is not offered. */
+ * (QEMU handles both itself): what needs either is not offered to a net
+ * device. */
 static const uint64_t net_frontend_bits =
 	BIT(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) | BIT(VIRTIO_NET_F_MTU) |
 	BIT(VIRTIO_NET_F_MAC) | BIT(VIRTIO_NET_F_STATUS) |
@@ -175,7 +169,7 @@ static int vu_read_config(void *t, uint32_t off, void *buf, uint32_t len)
 	struct vu_msg m, r;
 	int rc;
 
-	if (v->net) {
+	if (v->device_id == VIRTIO_ID_NET) {
 		/* Nothing that reads it is offered (net_frontend_bits). */
 		if (off > sizeof(struct virtio_net_config) ||
 		    len > sizeof(struct virtio_net_config) - off)
@@ -207,7 +201,7 @@ static int vu_write_config(void *t, uint32_t off, const void *buf, uint32_t len)
 	struct vu_msg m;
 	int rc;
 
-	if (v->net)
+	if (v->device_id == VIRTIO_ID_NET)
 		return -ENOTSUP;
 	if (off > v->config_size || len > v->config_size - off)
 		return -EINVAL;
@@ -229,7 +223,8 @@ static uint8_t vu_get_status(void *t)
 {
 	struct vu *v = t;
 
-	return (uint8_t)(v->status | (atomic_load(&v->connected) ? 0 : STATUS_NEEDS_RESET));
+	return (uint8_t)(v->status |
+			 (atomic_load(&v->connected) ? 0 : VIRTIO_CONFIG_S_NEEDS_RESET));
 }
 
 static void vu_set_status(void *t, uint8_t status)
@@ -239,12 +234,12 @@ static void vu_set_status(void *t, uint8_t status)
 
 	pthread_mutex_lock(&v->lock);
 	old = v->status;
-	v->status = (uint8_t)(status | (old & STATUS_NEEDS_RESET));
+	v->status = (uint8_t)(status | (old & VIRTIO_CONFIG_S_NEEDS_RESET));
 	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK) &&
 	    has_protocol_features(v))
 		for (uint16_t q = 0; q < v->nqueues; q++)
 			if (v->q[q].live && send_state(v, VU_SET_VRING_ENABLE, q, 1))
-				v->status |= STATUS_NEEDS_RESET;
+				v->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	pthread_mutex_unlock(&v->lock);
 }
 
@@ -287,7 +282,7 @@ static uint64_t vu_get_features(void *t)
 {
 	struct vu *v = t;
 
-	return v->features & ~transport_bits & ~(v->net ? net_frontend_bits : 0);
+	return v->features & ~transport_bits & ~(v->device_id == VIRTIO_ID_NET ? net_frontend_bits : 0);
 }
 
 static int vu_set_features(void *t, uint64_t features)
@@ -390,6 +385,11 @@ static void vu_notify_queue(void *t, uint16_t q, uint32_t data)
 	(void)n;
 }
 
+static uint32_t vu_device_id(void *t)
+{
+	return ((struct vu *)t)->device_id;
+}
+
 static void vu_destroy(void *t)
 {
 	struct vu *v = t;
@@ -433,6 +433,7 @@ static const struct uvio_transport_ops vu_ops = {
 	.del_queue = vu_del_queue,
 	.notify_queue = vu_notify_queue,
 	.destroy = vu_destroy,
+	.device_id = vu_device_id,
 };
 
 /* ---- open, reconnect ----------------------------------------------------- */
@@ -493,6 +494,7 @@ int uvio_vhost_user_open(const struct uvio_vhost_user_opts *o,
 	v->listen_fd = v->fd = v->wake_fd = -1;
 	v->timeout_ms = o->timeout_ms;
 	v->want_queues = o->queues;
+	v->device_id = o->device_id;
 	v->queue_size = o->queue_size ? o->queue_size : DEFAULT_QUEUE_SIZE;
 	v->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (v->wake_fd < 0)

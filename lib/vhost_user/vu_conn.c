@@ -22,10 +22,11 @@
 #include <unistd.h>
 
 #include <linux/virtio_blk.h>
+#include <linux/virtio_ids.h>
 
+#include "common/virtio_compat.h"
 #include "vu_internal.h"
 
-#define BIT(n) (1ULL << (n))
 #define RETRY_MS 20
 
 static const uint64_t wanted_protocol =
@@ -333,10 +334,37 @@ static int probe_config(struct vu *v)
 			    "GET_CONFIG with nothing");
 }
 
+/*
+ * vhost-user has no message for the device type: the caller names it
+ * (opts.device_id), or what the back-end offers tells. QEMU keeps a
+ * virtio-net device's config space itself, so its back-ends (DPDK's
+ * net_vhost) have no CONFIG; block back-ends (qemu-storage-daemon) serve
+ * theirs. A back-end that comes back must be the same kind.
+ */
+static int learn_type(struct vu *v, bool first)
+{
+	bool config = v->protocol & BIT(VU_PROTOCOL_F_CONFIG);
+
+	if (first) {
+		v->config = config;
+		if (!v->device_id)
+			v->device_id = config ? VIRTIO_ID_BLOCK : VIRTIO_ID_NET;
+	} else if (config != v->config) {
+		return uvio_vu_fail(v, -ENOTSUP, "the back-end came back as another "
+				    "kind of device (CONFIG %s)", config ? "now offered" :
+				    "no longer offered");
+	}
+	if (v->device_id != VIRTIO_ID_NET && !config)
+		return uvio_vu_fail(v, -ENOTSUP, "a back-end of virtio device type %u "
+				    "needs the CONFIG protocol feature", v->device_id);
+	return 0;
+}
+
 static int hello(struct vu *v, bool first)
 {
 	uint64_t offered = 0, nq = 1;
 	uint16_t need;
+	bool net;
 	int rc = get_u64(v, VU_GET_FEATURES, &v->features);
 
 	v->protocol = 0;
@@ -358,20 +386,18 @@ static int hello(struct vu *v, bool first)
 	}
 	if (rc)
 		return rc;
-	if (first)
-		v->net = !(v->protocol & BIT(VU_PROTOCOL_F_CONFIG));
-	else if (v->net != !(v->protocol & BIT(VU_PROTOCOL_F_CONFIG)))
-		return uvio_vu_fail(v, -ENOTSUP, "the back-end came back as another "
-				    "kind of device (CONFIG %s)", v->net ? "now offered" :
-				    "no longer offered");
-	if (!v->net && (rc = probe_config(v)))
+	rc = learn_type(v, first);
+	if (rc)
+		return rc;
+	net = v->device_id == VIRTIO_ID_NET;
+	if (!net && (rc = probe_config(v)))
 		return rc;
 	if (nq == 0 || nq > VU_MAX_QUEUES)
 		nq = nq ? VU_MAX_QUEUES : 1;
 	need = v->want_queues && v->want_queues < nq ? v->want_queues : (uint16_t)nq;
 	/* A net back-end counts queue pairs; without a control queue only
 	 * the first pair can be used (see vhost_user.h). */
-	if (v->net)
+	if (net)
 		nq = need = 2;
 	if (first) {
 		v->nqueues = need;

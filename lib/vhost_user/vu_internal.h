@@ -46,7 +46,10 @@ struct vu {
 	uint16_t nqueues;           /* exposed to the core, fixed at open */
 	uint64_t features;          /* GET_FEATURES of this connection */
 	uint64_t protocol;          /* negotiated protocol features */
-	bool net;                   /* no CONFIG: taken as virtio-net */
+	/* The virtio device ID: the caller's (opts), else what the first
+	 * back-end offered says (no CONFIG: net, CONFIG: block). */
+	uint32_t device_id;
+	bool config;                /* the first back-end offered CONFIG */
 	uint32_t config_size;       /* the GET_CONFIG size the back-end serves */
 	uint8_t status;             /* the local device status */
 	bool mem_sent;              /* the back-end has the current table */

@@ -8,15 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/virtio_ids.h>
 #include <uvio/dev.h>
 #include <uvio/dma.h>
 
+#include "common/virtio_compat.h"
 #include "vq_internal.h"
 
-#define STATUS_FEATURES_OK 8u
-#ifndef VIRTIO_CONFIG_S_NEEDS_RESET
-#define VIRTIO_CONFIG_S_NEEDS_RESET 0x40
-#endif
 #define CONFIG_READ_RETRIES 100
 
 struct dev_queue {
@@ -225,8 +223,9 @@ int uvio_dev_negotiate(struct uvio_dev *dev, uint64_t wanted, uint64_t *negotiat
 		return dev_error(dev, rc, "could not write driver features");
 	dev->features = f;
 	if (!dev->legacy) {
-		dev->ops->set_status(dev->t, dev->ops->get_status(dev->t) | STATUS_FEATURES_OK);
-		if (!(dev->ops->get_status(dev->t) & STATUS_FEATURES_OK))
+		dev->ops->set_status(dev->t, dev->ops->get_status(dev->t) |
+				     VIRTIO_CONFIG_S_FEATURES_OK);
+		if (!(dev->ops->get_status(dev->t) & VIRTIO_CONFIG_S_FEATURES_OK))
 			return dev_error(dev, -ENOTSUP, "device refused features 0x%llx "
 					 "(FEATURES_OK did not stick)",
 					 (unsigned long long)f);
@@ -343,6 +342,47 @@ uint8_t uvio_dev_status(struct uvio_dev *dev)
 bool uvio_dev_needs_reset(struct uvio_dev *dev)
 {
 	return dev->ops->get_status(dev->t) & VIRTIO_CONFIG_S_NEEDS_RESET;
+}
+
+int uvio_dev_check(struct uvio_dev *dev)
+{
+	uint8_t status = dev->ops->get_status(dev->t);
+
+	if (status == 0xff)  /* all ones: the device is gone (surprise removal) */
+		return -ENODEV;
+	if (status & VIRTIO_CONFIG_S_NEEDS_RESET)
+		return -ERESTART;
+	return 0;
+}
+
+uint32_t uvio_dev_device_id(const struct uvio_dev *dev)
+{
+	return dev->ops->device_id ? dev->ops->device_id(dev->t) : 0;
+}
+
+/* The names spec 5 gives the device types uvio drives. */
+static void type_name(uint32_t id, char *buf, size_t len)
+{
+	if (id == VIRTIO_ID_NET)
+		snprintf(buf, len, "virtio-net");
+	else if (id == VIRTIO_ID_BLOCK)
+		snprintf(buf, len, "virtio-blk");
+	else
+		snprintf(buf, len, "virtio device type %u", id);
+}
+
+int uvio_dev_expect_type(const struct uvio_dev *dev, uint32_t device_id,
+			 struct uvio_err *err)
+{
+	uint32_t id = uvio_dev_device_id(dev);
+	char is[32], want[32];
+
+	if (!id || id == device_id)
+		return 0;
+	type_name(id, is, sizeof(is));
+	type_name(device_id, want, sizeof(want));
+	return uvio_err_set(err, -ENODEV, "%s: is a %s device, not %s",
+			    dev->name, is, want);
 }
 
 int uvio_dev_reinit(struct uvio_dev *dev,

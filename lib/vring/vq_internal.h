@@ -14,12 +14,10 @@
 
 #include <uvio/vring.h>
 
+#include "common/virtio_compat.h"
+
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "uvio assumes a little-endian CPU (virtio 1.x rings are little-endian)"
-#endif
-
-#ifndef VIRTIO_F_NOTIFICATION_DATA
-#define VIRTIO_F_NOTIFICATION_DATA 38  /* spec 6, missing from older UAPI headers */
 #endif
 
 #define UVIO_VQ_MAX_SIZE 32768  /* spec 2.6: Queue Size up to 32768 */

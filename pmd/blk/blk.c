@@ -6,17 +6,11 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include <linux/virtio_config.h>
-
-#ifndef VIRTIO_CONFIG_S_NEEDS_RESET
-#define VIRTIO_CONFIG_S_NEEDS_RESET 0x40
-#endif
+#include <linux/virtio_ids.h>
 #include <linux/virtio_ring.h>
 
 #include "blk_internal.h"
-
-#define BIT(n) (1ULL << (n))
-#define CFG(field) offsetof(struct virtio_blk_config, field)
+#include "common/virtio_compat.h"
 
 /* Every request type and config field QEMU's virtio-blk implements. */
 static const uint64_t blk_features =
@@ -27,71 +21,56 @@ static const uint64_t blk_features =
 	BIT(VIRTIO_BLK_F_MQ) | BIT(VIRTIO_BLK_F_DISCARD) |
 	BIT(VIRTIO_BLK_F_WRITE_ZEROES) | BIT(VIRTIO_BLK_F_SECURE_ERASE);
 
-static int read_cfg(struct uvio_blk *blk, uint32_t off, void *buf, uint32_t len,
-		    struct uvio_err *err)
-{
-	int rc = uvio_dev_read_config(blk->dev, off, buf, len);
+/* Spec 5.2.4: the config fields a feature guards, in reading order, and
+ * the uvio_blk_info field each goes into (read at that field's size). */
+#define GUARDED(bit, field, dst) { bit, UVIO_CFG(blk, field), \
+	offsetof(struct uvio_blk_info, dst), sizeof(((struct uvio_blk_info *)0)->dst) }
 
-	return rc ? uvio_err_set(err, rc, "%s", uvio_dev_error(blk->dev)) : 0;
-}
+static const struct {
+	unsigned bit;
+	uint32_t off;
+	size_t dst, len;
+} guarded[] = {
+	GUARDED(VIRTIO_BLK_F_SIZE_MAX, size_max, size_max),
+	GUARDED(VIRTIO_BLK_F_SEG_MAX, seg_max, seg_max),
+	GUARDED(VIRTIO_BLK_F_GEOMETRY, geometry.cylinders, cylinders),
+	GUARDED(VIRTIO_BLK_F_GEOMETRY, geometry.heads, heads),
+	GUARDED(VIRTIO_BLK_F_GEOMETRY, geometry.sectors, sectors),
+	GUARDED(VIRTIO_BLK_F_TOPOLOGY, physical_block_exp, physical_block_exp),
+	GUARDED(VIRTIO_BLK_F_TOPOLOGY, alignment_offset, alignment_offset),
+	GUARDED(VIRTIO_BLK_F_TOPOLOGY, min_io_size, min_io_size),
+	GUARDED(VIRTIO_BLK_F_TOPOLOGY, opt_io_size, opt_io_size),
+	GUARDED(VIRTIO_BLK_F_DISCARD, max_discard_sectors, max_discard_sectors),
+	GUARDED(VIRTIO_BLK_F_DISCARD, max_discard_seg, max_discard_seg),
+	GUARDED(VIRTIO_BLK_F_DISCARD, discard_sector_alignment, discard_sector_alignment),
+	GUARDED(VIRTIO_BLK_F_WRITE_ZEROES, max_write_zeroes_sectors, max_write_zeroes_sectors),
+	GUARDED(VIRTIO_BLK_F_WRITE_ZEROES, max_write_zeroes_seg, max_write_zeroes_seg),
+	GUARDED(VIRTIO_BLK_F_WRITE_ZEROES, write_zeroes_may_unmap, write_zeroes_may_unmap),
+	GUARDED(VIRTIO_BLK_F_SECURE_ERASE, max_secure_erase_sectors, max_secure_erase_sectors),
+	GUARDED(VIRTIO_BLK_F_SECURE_ERASE, max_secure_erase_seg, max_secure_erase_seg),
+	GUARDED(VIRTIO_BLK_F_SECURE_ERASE, secure_erase_sector_alignment,
+		secure_erase_sector_alignment),
+};
 
-#define READ_CFG(blk, field, dst, err) \
-	read_cfg(blk, CFG(field), &(dst), sizeof(dst), err)
-
-static bool has(const struct uvio_blk *blk, unsigned bit)
-{
-	return uvio_dev_has_feature(blk->dev, bit);
-}
-
-static int read_limits(struct uvio_blk *blk, struct uvio_err *err)
-{
-	struct uvio_blk_info *in = &blk->info;
-	int rc = 0;
-
-	/* The first failure is the one reported (err holds its code). */
-	if (has(blk, VIRTIO_BLK_F_SIZE_MAX))
-		rc = rc ? rc : READ_CFG(blk, size_max, in->size_max, err);
-	if (has(blk, VIRTIO_BLK_F_SEG_MAX))
-		rc = rc ? rc : READ_CFG(blk, seg_max, in->seg_max, err);
-	if (has(blk, VIRTIO_BLK_F_GEOMETRY)) {
-		rc = rc ? rc : READ_CFG(blk, geometry.cylinders, in->cylinders, err);
-		rc = rc ? rc : READ_CFG(blk, geometry.heads, in->heads, err);
-		rc = rc ? rc : READ_CFG(blk, geometry.sectors, in->sectors, err);
-	}
-	if (has(blk, VIRTIO_BLK_F_TOPOLOGY)) {
-		rc = rc ? rc : READ_CFG(blk, physical_block_exp, in->physical_block_exp, err);
-		rc = rc ? rc : READ_CFG(blk, alignment_offset, in->alignment_offset, err);
-		rc = rc ? rc : READ_CFG(blk, min_io_size, in->min_io_size, err);
-		rc = rc ? rc : READ_CFG(blk, opt_io_size, in->opt_io_size, err);
-	}
-	return rc;
-}
-
-static int read_commands(struct uvio_blk *blk, struct uvio_err *err)
+/* The first failure is the one reported (err holds its code). */
+static int read_guarded(struct uvio_blk *blk, struct uvio_err *err)
 {
 	struct uvio_blk_info *in = &blk->info;
-	int rc = 0;
 
-	in->discard = has(blk, VIRTIO_BLK_F_DISCARD);
-	in->write_zeroes = has(blk, VIRTIO_BLK_F_WRITE_ZEROES);
-	in->secure_erase = has(blk, VIRTIO_BLK_F_SECURE_ERASE);
-	if (in->discard) {
-		rc = rc ? rc : READ_CFG(blk, max_discard_sectors, in->max_discard_sectors, err);
-		rc = rc ? rc : READ_CFG(blk, max_discard_seg, in->max_discard_seg, err);
-		rc = rc ? rc : READ_CFG(blk, discard_sector_alignment, in->discard_sector_alignment, err);
+	in->discard = uvio_has(blk->dev, VIRTIO_BLK_F_DISCARD);
+	in->write_zeroes = uvio_has(blk->dev, VIRTIO_BLK_F_WRITE_ZEROES);
+	in->secure_erase = uvio_has(blk->dev, VIRTIO_BLK_F_SECURE_ERASE);
+	for (size_t i = 0; i < sizeof(guarded) / sizeof(guarded[0]); i++) {
+		int rc;
+
+		if (!uvio_has(blk->dev, guarded[i].bit))
+			continue;
+		rc = uvio_cfg_read(blk->dev, guarded[i].off, (char *)in + guarded[i].dst,
+				   (uint32_t)guarded[i].len, err);
+		if (rc)
+			return rc;
 	}
-	if (in->write_zeroes) {
-		rc = rc ? rc : READ_CFG(blk, max_write_zeroes_sectors, in->max_write_zeroes_sectors, err);
-		rc = rc ? rc : READ_CFG(blk, max_write_zeroes_seg, in->max_write_zeroes_seg, err);
-		rc = rc ? rc : READ_CFG(blk, write_zeroes_may_unmap, in->write_zeroes_may_unmap, err);
-	}
-	if (in->secure_erase) {
-		rc = rc ? rc : READ_CFG(blk, max_secure_erase_sectors, in->max_secure_erase_sectors, err);
-		rc = rc ? rc : READ_CFG(blk, max_secure_erase_seg, in->max_secure_erase_seg, err);
-		rc = rc ? rc : READ_CFG(blk, secure_erase_sector_alignment,
-			       in->secure_erase_sector_alignment, err);
-	}
-	return rc;
+	return 0;
 }
 
 /* Spec 5.2.4/5.2.5: the config, guarded field by field by its feature. */
@@ -100,11 +79,11 @@ static int read_config(struct uvio_blk *blk, struct uvio_err *err)
 	struct uvio_blk_info *in = &blk->info;
 	uint64_t sectors = 0;
 	uint8_t wce = 0;
-	int rc = READ_CFG(blk, capacity, sectors, err);
+	int rc = UVIO_CFG_READ(blk->dev, blk, capacity, sectors, err);
 
 	in->block_size = 512;
-	if (!rc && has(blk, VIRTIO_BLK_F_BLK_SIZE))
-		rc = READ_CFG(blk, blk_size, in->block_size, err);
+	if (!rc && uvio_has(blk->dev, VIRTIO_BLK_F_BLK_SIZE))
+		rc = UVIO_CFG_READ(blk->dev, blk, blk_size, in->block_size, err);
 	if (rc)
 		return rc;
 	if (in->block_size < 512 || in->block_size > 65536 ||
@@ -116,19 +95,19 @@ static int read_config(struct uvio_blk *blk, struct uvio_err *err)
 		return uvio_err_set(err, -EIO, "%s: capacity %llu sectors overflows",
 				    uvio_dev_name(blk->dev), (unsigned long long)sectors);
 	in->capacity = sectors * 512;
-	in->read_only = has(blk, VIRTIO_BLK_F_RO);
-	in->flush = has(blk, VIRTIO_BLK_F_FLUSH);
-	in->wce_configurable = has(blk, VIRTIO_BLK_F_CONFIG_WCE);
+	in->read_only = uvio_has(blk->dev, VIRTIO_BLK_F_RO);
+	in->flush = uvio_has(blk->dev, VIRTIO_BLK_F_FLUSH);
+	in->wce_configurable = uvio_has(blk->dev, VIRTIO_BLK_F_CONFIG_WCE);
 	in->writeback = in->flush;
-	if (in->wce_configurable && !READ_CFG(blk, wce, wce, err))
+	if (in->wce_configurable && !UVIO_CFG_READ(blk->dev, blk, wce, wce, err))
 		in->writeback = wce;
 	in->num_queues = 1;
-	if (has(blk, VIRTIO_BLK_F_MQ) && (rc = READ_CFG(blk, num_queues, in->num_queues, err)))
+	if (uvio_has(blk->dev, VIRTIO_BLK_F_MQ) &&
+	    (rc = UVIO_CFG_READ(blk->dev, blk, num_queues, in->num_queues, err)))
 		return rc;
 	if (in->num_queues == 0)
 		in->num_queues = 1;
-	rc = read_limits(blk, err);
-	return rc ? rc : read_commands(blk, err);
+	return read_guarded(blk, err);
 }
 
 static uint64_t wanted_features(const struct uvio_blk_opts *o)
@@ -153,7 +132,7 @@ static int setup_queues(struct uvio_blk *blk, const struct uvio_blk_opts *o,
 	for (uint16_t i = 0; i < in->queues; i++) {
 		struct uvio_vq *vq;
 		uint16_t segs = in->seg_max && in->seg_max < 126 ? (uint16_t)in->seg_max : 126;
-		uint16_t ind = has(blk, VIRTIO_RING_F_INDIRECT_DESC) ? segs + 2 : 0;
+		uint16_t ind = uvio_has(blk->dev, VIRTIO_RING_F_INDIRECT_DESC) ? segs + 2 : 0;
 		int rc = uvio_dev_setup_queue(blk->dev, i, o->queue_size, ind, &vq);
 
 		if (rc)
@@ -209,9 +188,14 @@ static void free_queues(struct uvio_blk *blk)
 int uvio_blk_open(struct uvio_dev *dev, const struct uvio_blk_opts *opts,
 		  struct uvio_blk **out, struct uvio_err *err)
 {
-	struct uvio_blk *blk = calloc(1, sizeof(*blk));
-	int rc;
+	struct uvio_blk *blk;
+	int rc = uvio_dev_expect_type(dev, VIRTIO_ID_BLOCK, err);
 
+	if (rc) {
+		uvio_dev_destroy(dev);
+		return rc;
+	}
+	blk = calloc(1, sizeof(*blk));
 	if (!blk) {
 		uvio_dev_destroy(dev);
 		return uvio_err_set(err, -ENOMEM, "out of memory");
@@ -243,13 +227,7 @@ void uvio_blk_close(struct uvio_blk *blk)
 
 int uvio_blk_check(struct uvio_blk *blk)
 {
-	uint8_t status = uvio_dev_status(blk->dev);
-
-	if (status == 0xff)  /* all ones: the device is gone (surprise removal) */
-		return -ENODEV;
-	if (status & VIRTIO_CONFIG_S_NEEDS_RESET)
-		return -ERESTART;
-	return 0;
+	return uvio_dev_check(blk->dev);
 }
 
 int uvio_blk_reinit(struct uvio_blk *blk, struct uvio_err *err)
@@ -289,9 +267,9 @@ int uvio_blk_set_writeback(struct uvio_blk *blk, bool on)
 
 	if (!blk->info.wce_configurable)
 		return -ENOTSUP;
-	rc = uvio_dev_write_config(blk->dev, CFG(wce), &wce, 1);
+	rc = uvio_dev_write_config(blk->dev, UVIO_CFG(blk, wce), &wce, 1);
 	if (!rc)
-		rc = uvio_dev_read_config(blk->dev, CFG(wce), &back, 1);
+		rc = uvio_dev_read_config(blk->dev, UVIO_CFG(blk, wce), &back, 1);
 	if (rc)
 		return rc;
 	blk->info.writeback = back;

@@ -8,18 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <linux/virtio_config.h>
-
-#ifndef VIRTIO_CONFIG_S_NEEDS_RESET
-#define VIRTIO_CONFIG_S_NEEDS_RESET 0x40
-#endif
-
+#include <linux/virtio_ids.h>
 #include <uvio/dma.h>
 
+#include "common/virtio_compat.h"
 #include "net_internal.h"
-
-#define BIT(n) (1ULL << (n))
-#define CFG(field) offsetof(struct virtio_net_config, field)
 
 /* Asked for always: they cost nothing unless used. */
 static const uint64_t base_features =
@@ -105,31 +98,19 @@ static uint64_t drop_dangling(uint64_t f)
 	return f;
 }
 
-static bool has(const struct uvio_net *net, unsigned bit)
-{
-	return uvio_dev_has_feature(net->dev, bit);
-}
-
-static int cfg(struct uvio_net *net, uint32_t off, void *buf, uint32_t len,
-	       struct uvio_err *err)
-{
-	int rc = uvio_dev_read_config(net->dev, off, buf, len);
-
-	return rc ? uvio_err_set(err, rc, "%s", uvio_dev_error(net->dev)) : 0;
-}
-
 static int read_rss_config(struct uvio_net *net, struct uvio_err *err)
 {
 	struct uvio_net_info *in = &net->info;
 	uint8_t key = 0;
-	int rc = cfg(net, CFG(rss_max_key_size), &key, 1, err);
+	int rc = uvio_cfg_read(net->dev, UVIO_CFG(net, rss_max_key_size), &key, 1, err);
 
 	in->rss_max_key_size = key;
 	if (!rc)
-		rc = cfg(net, CFG(rss_max_indirection_table_length),
-			 &in->rss_max_indirection_table_length, 2, err);
+		rc = uvio_cfg_read(net->dev, UVIO_CFG(net, rss_max_indirection_table_length),
+				   &in->rss_max_indirection_table_length, 2, err);
 	if (!rc)
-		rc = cfg(net, CFG(supported_hash_types), &in->supported_hash_types, 4, err);
+		rc = uvio_cfg_read(net->dev, UVIO_CFG(net, supported_hash_types),
+				   &in->supported_hash_types, 4, err);
 	return rc;
 }
 
@@ -139,17 +120,19 @@ static int read_config(struct uvio_net *net, struct uvio_err *err)
 	struct uvio_net_info *in = &net->info;
 	int rc = 0;
 
-	in->has_mac = has(net, VIRTIO_NET_F_MAC);
+	in->has_mac = uvio_has(net->dev, VIRTIO_NET_F_MAC);
 	if (in->has_mac)
-		rc = cfg(net, CFG(mac), in->mac, 6, err);
+		rc = uvio_cfg_read(net->dev, UVIO_CFG(net, mac), in->mac, 6, err);
 	in->mtu = 1500;
-	if (!rc && has(net, VIRTIO_NET_F_MTU))
-		rc = cfg(net, CFG(mtu), &in->mtu, 2, err);
+	if (!rc && uvio_has(net->dev, VIRTIO_NET_F_MTU))
+		rc = uvio_cfg_read(net->dev, UVIO_CFG(net, mtu), &in->mtu, 2, err);
 	in->max_queue_pairs = 1;
 	/* Spec 5.1.2: N comes from max_virtqueue_pairs with MQ or RSS. */
-	if (!rc && (has(net, VIRTIO_NET_F_MQ) || has(net, VIRTIO_NET_F_RSS)))
-		rc = cfg(net, CFG(max_virtqueue_pairs), &in->max_queue_pairs, 2, err);
-	if (!rc && has(net, VIRTIO_NET_F_RSS))
+	if (!rc && (uvio_has(net->dev, VIRTIO_NET_F_MQ) ||
+		    uvio_has(net->dev, VIRTIO_NET_F_RSS)))
+		rc = uvio_cfg_read(net->dev, UVIO_CFG(net, max_virtqueue_pairs),
+				   &in->max_queue_pairs, 2, err);
+	if (!rc && uvio_has(net->dev, VIRTIO_NET_F_RSS))
 		rc = read_rss_config(net, err);
 	if (rc)
 		return rc;
@@ -168,7 +151,7 @@ static int read_config(struct uvio_net *net, struct uvio_err *err)
  * the legacy 10 otherwise. */
 static uint16_t header_len(const struct uvio_net *net)
 {
-	if (has(net, VIRTIO_F_VERSION_1) || has(net, VIRTIO_NET_F_MRG_RXBUF))
+	if (uvio_has(net->dev, VIRTIO_F_VERSION_1) || uvio_has(net->dev, VIRTIO_NET_F_MRG_RXBUF))
 		return sizeof(struct virtio_net_hdr_mrg_rxbuf);
 	return sizeof(struct virtio_net_hdr);
 }
@@ -269,7 +252,7 @@ static int start(struct uvio_net *net, struct uvio_err *err)
 		return uvio_err_set(err, rc, "%s", uvio_dev_error(net->dev));
 	for (uint16_t q = 0; q < net->info.queue_pairs; q++)
 		uvio_vq_kick(net->rxq[q].vq);
-	if (net->info.queue_pairs > 1 || has(net, VIRTIO_NET_F_MQ))
+	if (net->info.queue_pairs > 1 || uvio_has(net->dev, VIRTIO_NET_F_MQ))
 		rc = uvio_net_set_queue_pairs(net, net->info.queue_pairs);
 	if (rc && net->info.queue_pairs > 1)
 		return uvio_err_set(err, rc, "%s: device refused %u queue pairs",
@@ -289,8 +272,8 @@ static int negotiate(struct uvio_net *net, const struct uvio_net_opts *o,
 	in->offloads_offered = offloads_in(uvio_dev_device_features(net->dev) |
 					   BIT(VIRTIO_NET_F_CTRL_VQ));
 	in->offloads = offloads_in(in->features) & o->offloads;
-	in->ctrl_vq = has(net, VIRTIO_NET_F_CTRL_VQ);
-	in->mrg_rxbuf = has(net, VIRTIO_NET_F_MRG_RXBUF);
+	in->ctrl_vq = uvio_has(net->dev, VIRTIO_NET_F_CTRL_VQ);
+	in->mrg_rxbuf = uvio_has(net->dev, VIRTIO_NET_F_MRG_RXBUF);
 	net->hdr_len = header_len(net);
 	return 0;
 }
@@ -342,6 +325,11 @@ int uvio_net_open(struct uvio_dev *dev, const struct uvio_net_opts *o,
 		uvio_dev_destroy(dev);
 		return uvio_err_set(err, -EINVAL, "uvio_net_open needs opts.rx_pool");
 	}
+	rc = uvio_dev_expect_type(dev, VIRTIO_ID_NET, err);
+	if (rc) {
+		uvio_dev_destroy(dev);
+		return rc;
+	}
 	net = calloc(1, sizeof(*net));
 	if (!net) {
 		uvio_dev_destroy(dev);
@@ -375,13 +363,7 @@ void uvio_net_close(struct uvio_net *net)
 
 int uvio_net_check(struct uvio_net *net)
 {
-	uint8_t status = uvio_dev_status(net->dev);
-
-	if (status == 0xff)  /* all ones: the device is gone (surprise removal) */
-		return -ENODEV;
-	if (status & VIRTIO_CONFIG_S_NEEDS_RESET)
-		return -ERESTART;
-	return 0;
+	return uvio_dev_check(net->dev);
 }
 
 int uvio_net_reinit(struct uvio_net *net, struct uvio_err *err)
@@ -414,17 +396,17 @@ int uvio_net_get_link(struct uvio_net *net, struct uvio_net_link *link)
 	uint8_t duplex = 0xff;
 	int rc = 0;
 
-	if (has(net, VIRTIO_NET_F_STATUS))
-		rc = uvio_dev_read_config(net->dev, CFG(status), &status, 2);
-	if (!rc && has(net, VIRTIO_NET_F_SPEED_DUPLEX)) {
-		rc = uvio_dev_read_config(net->dev, CFG(speed), &speed, 4);
+	if (uvio_has(net->dev, VIRTIO_NET_F_STATUS))
+		rc = uvio_dev_read_config(net->dev, UVIO_CFG(net, status), &status, 2);
+	if (!rc && uvio_has(net->dev, VIRTIO_NET_F_SPEED_DUPLEX)) {
+		rc = uvio_dev_read_config(net->dev, UVIO_CFG(net, speed), &speed, 4);
 		if (!rc)
-			rc = uvio_dev_read_config(net->dev, CFG(duplex), &duplex, 1);
+			rc = uvio_dev_read_config(net->dev, UVIO_CFG(net, duplex), &duplex, 1);
 	}
 	if (rc)
 		return rc;
 	link->up = status & VIRTIO_NET_S_LINK_UP;
-	link->announce = has(net, VIRTIO_NET_F_GUEST_ANNOUNCE) &&
+	link->announce = uvio_has(net->dev, VIRTIO_NET_F_GUEST_ANNOUNCE) &&
 			 (status & VIRTIO_NET_S_ANNOUNCE);
 	link->speed_mbps = speed <= INT32_MAX ? speed : UINT32_MAX;
 	link->duplex = duplex <= 1 ? duplex : 0xff;

@@ -560,6 +560,7 @@ struct model_blk *model_blk_create(const struct model_blk_cfg *cfg, struct uvio_
 	dc.features = cfg->features | model_ring_features(cfg->legacy, cfg->packed,
 							  cfg->in_order, cfg->no_indirect,
 							  cfg->no_event_idx);
+	dc.device_id = VIRTIO_ID_BLOCK;
 	dc.legacy = cfg->legacy;
 	dc.num_queues = cfg->num_queues > 1 ? cfg->num_queues : 1;
 	dc.queue_max = b->cfg.queue_max;

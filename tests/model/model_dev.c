@@ -403,6 +403,11 @@ static void op_destroy(void *t)
 	model_dev_put(m);
 }
 
+static uint32_t op_device_id(void *t)
+{
+	return ((struct model_dev *)t)->cfg.device_id;
+}
+
 static const struct uvio_transport_ops model_ops = {
 	.name = "model",
 	.read_config = op_read_config,
@@ -420,6 +425,7 @@ static const struct uvio_transport_ops model_ops = {
 	.del_queue = op_del_queue,
 	.notify_queue = op_notify,
 	.destroy = op_destroy,
+	.device_id = op_device_id,
 };
 
 /* Legacy devices have no generation counter (spec 4.1.4.3.1). */
@@ -440,6 +446,7 @@ static const struct uvio_transport_ops model_legacy_ops = {
 	.del_queue = op_del_queue,
 	.notify_queue = op_notify,
 	.destroy = op_destroy,
+	.device_id = op_device_id,
 };
 
 /* Recursive: a backend that serves a queue again from its own work meets

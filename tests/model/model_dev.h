@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include <linux/virtio_blk.h>
+#include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
 
 #include <uvio/dev.h>
@@ -65,6 +66,7 @@ struct model_backend {
 };
 
 struct model_dev_cfg {
+	uint32_t device_id;         /* VIRTIO_ID_*; 0: the transport cannot tell */
 	uint64_t features;          /* the offer (legacy: low 32 bits) */
 	bool legacy;                /* is_legacy(): no FEATURES_OK, no generation */
 	uint16_t num_queues;        /* queues the transport exposes */

@@ -754,6 +754,7 @@ struct model_net *model_net_create(const struct model_net_cfg *cfg, struct uvio_
 	dc.features = cfg->features | model_ring_features(cfg->legacy, cfg->packed,
 							  cfg->in_order, cfg->no_indirect,
 							  cfg->no_event_idx);
+	dc.device_id = VIRTIO_ID_NET;
 	dc.legacy = cfg->legacy;
 	/* Every queue a driver might use: N pairs and the control queue. */
 	dc.num_queues = (uint16_t)(2 * pairs + 1);

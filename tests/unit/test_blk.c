@@ -380,6 +380,26 @@ static void test_open_features_refused(void **state)
 	finish(f);
 }
 
+/* A virtio-net device handed to uvio_blk_open is refused with one line,
+ * and destroyed as on any failed open. */
+static void test_open_refuses_net_device(void **state)
+{
+	struct fx *f = *state;
+	struct model_net_cfg nc = { .packed = f->packed };
+	struct uvio_err err = { 0 };
+	struct uvio_dev *dev = NULL;
+	struct model_net *mn = model_net_create(&nc, &dev);
+
+	assert_non_null(mn);
+	assert_int_equal(uvio_dev_device_id(dev), VIRTIO_ID_NET);
+	assert_int_equal(uvio_blk_open(dev, NULL, &f->blk, &err), -ENODEV);
+	assert_string_equal(err.msg, "model: is a virtio-net device, not virtio-blk");
+	assert_false(model_dev_alive(model_net_dev(mn)));
+	assert_int_equal(model_dev_violations(model_net_dev(mn)), 0);
+	f->blk = NULL;
+	model_net_put(mn);
+}
+
 /* A device that needs a reset during initialisation (2.1.2). */
 static void test_open_needs_reset(void **state)
 {
@@ -1669,6 +1689,7 @@ int main(void)
 		BOTH(test_open_config_churn_retries),
 		BOTH(test_open_config_never_settles),
 		BOTH(test_open_features_refused),
+		BOTH(test_open_refuses_net_device),
 		BOTH(test_open_needs_reset),
 		BOTH(test_open_ro),
 		SPLIT(test_legacy_device),

@@ -355,6 +355,30 @@ static void test_open_features_refused(void **state)
 	finish(f);
 }
 
+/* A virtio-blk device handed to uvio_net_open is refused with one line,
+ * and destroyed as on any failed open. */
+static void test_open_refuses_blk_device(void **state)
+{
+	struct fx *f = *state;
+	struct model_blk_cfg bc = { .packed = f->packed };
+	struct uvio_err err = { 0 };
+	struct uvio_dev *dev = NULL;
+	struct model_blk *mb;
+
+	pools(f, RX_POOL);
+	mb = model_blk_create(&bc, &dev);
+	assert_non_null(mb);
+	assert_int_equal(uvio_dev_device_id(dev), VIRTIO_ID_BLOCK);
+	assert_int_equal(uvio_net_open(dev, &(struct uvio_net_opts){ .rx_pool = f->rx_pool },
+				       &f->net, &err), -ENODEV);
+	assert_string_equal(err.msg, "model: is a virtio-blk device, not virtio-net");
+	assert_false(model_dev_alive(model_blk_dev(mb)));
+	assert_int_equal(model_dev_violations(model_blk_dev(mb)), 0);
+	assert_int_equal(uvio_pktpool_avail(f->rx_pool), f->rx_start);
+	f->net = NULL;
+	model_blk_put(mb);
+}
+
 /* ---- tx ---- */
 
 static void test_tx_single_no_offload(void **state)
@@ -1661,6 +1685,7 @@ int main(void)
 		BOTH(test_no_notify_before_driver_ok),
 		BOTH(test_open_rx_pool_too_small_for_mtu),
 		BOTH(test_open_features_refused),
+		BOTH(test_open_refuses_blk_device),
 		BOTH(test_tx_single_no_offload),
 		BOTH(test_tx_multi_segment),
 		BOTH(test_tx_csum_offload),

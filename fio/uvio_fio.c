@@ -34,6 +34,7 @@ struct uv_dev {
 	const struct uvio_blk_info *info;
 	unsigned refs;
 	unsigned jobs;          /* that asked for a queue, for the message */
+	bool short_of_queues;   /* a job got none: none of them runs */
 	bool *taken;            /* info->queues entries: a job owns the queue */
 };
 
@@ -197,8 +198,10 @@ static int job_attach(struct thread_data *td)
 	if (d) {
 		d->refs++;
 		j->qi = queue_claim(d, o ? o->queue : -1);
-		if (j->qi < 0)
+		if (j->qi < 0) {
+			d->short_of_queues = true;
 			dev_put(d);
+		}
 	}
 	pthread_mutex_unlock(&devs_lock);
 	if (j->qi < 0) {
@@ -259,6 +262,11 @@ static int uv_init(struct thread_data *td)
 	if (job_attach(td))
 		return 1;
 	j = job_of(td);
+	/* Said once already (queue_claim); half of the jobs is not the run
+	 * that was asked for. Only known here when fio set every job up
+	 * first (create_serialize, its default). */
+	if (j->dev->short_of_queues)
+		return 1;
 	j->cap = td->o.iodepth ? td->o.iodepth : 1;
 	j->done = calloc(j->cap, sizeof(*j->done));
 	if (!j->done)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <uvio/blk.h>
 
@@ -76,6 +77,14 @@ struct bb_link {
 
 /* uvio_vhost_user_connected / uvio_vhost_user_reconnect. */
 extern const struct bb_link bb_vhost_user_link;
+
+static inline uint64_t bb_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 void bb_counters_merge(struct bb_counters *dst, const struct bb_counters *src);
 

@@ -50,11 +50,6 @@ static int vu_reconnect(struct uvio_blk *blk, int timeout_ms, struct uvio_err *e
 
 const struct bb_link bb_vhost_user_link = { vu_lost, vu_reconnect };
 
-bool bb_may_reconnect(const struct bb_shared *sh)
-{
-	return sh->o->reconnect > 0 && sh->link->lost(sh->blk);
-}
-
 void bb_counters_merge(struct bb_counters *dst, const struct bb_counters *src)
 {
 	dst->ios += src->ios;

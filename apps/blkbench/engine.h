@@ -76,9 +76,7 @@ struct bb_worker {
 	pthread_t thread;
 };
 
-uint64_t bb_now_ns(void);
+/* worker.c: one queue's thread. */
 void *bb_worker_main(void *arg);
-/* The worker's queue broke: may it wait for a reconnect? */
-bool bb_may_reconnect(const struct bb_shared *sh);
 
 #endif

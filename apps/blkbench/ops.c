@@ -8,7 +8,6 @@
 #include <stdio.h>
 
 #include "blkbench.h"
-#include "engine.h"
 
 static int issue(const struct bb_opts *o, struct uvio_blk_queue *q, char id[21])
 {

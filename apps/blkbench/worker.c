@@ -30,17 +30,15 @@ static const char *const io_op_names[BB_DIRS] = {
 	[BB_DIR_SYNC] = "flush",
 };
 
-uint64_t bb_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t io_offset(const struct bb_worker *w, uint64_t block)
 {
 	return w->o->offset + (w->first + block) * w->o->bs;
+}
+
+/* The worker's queue broke: may it wait for a reconnect? */
+static bool may_reconnect(const struct bb_shared *sh)
+{
+	return sh->o->reconnect > 0 && sh->link->lost(sh->blk);
 }
 
 static void stop_all(struct bb_worker *w)
@@ -293,7 +291,7 @@ static void fill(struct bb_worker *w)
 			return;  /* back-pressure: poll, then retry */
 		}
 		/* Never sent: it stays pending, the poll parks the worker. */
-		if (rc == -EIO && bb_may_reconnect(w->sh))
+		if (rc == -EIO && may_reconnect(w->sh))
 			return;
 		if (rc) {
 			submit_failed(w, io, rc);
@@ -385,7 +383,7 @@ void *bb_worker_main(void *arg)
 		if (!w->in_flight && (stop || (!w->pending && !w->redo)))
 			break;
 		n = uvio_blk_poll(w->q, POLL_MAX);
-		if (n < 0 && bb_may_reconnect(w->sh)) {
+		if (n < 0 && may_reconnect(w->sh)) {
 			reap(w, true);
 			park(w);
 			continue;

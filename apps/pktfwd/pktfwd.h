@@ -11,6 +11,8 @@
  *   port.c     opening, configuring and closing ports
  *   engine.c   the per-queue polling threads; io, macswap, rxonly
  *   txonly.c   the generator mode
+ *   loop.c     what the modes' loops share: the clock, broken queues,
+ *              parking, rx counts (below engine.c and txonly.c)
  *   stats.c    the periodic line (stderr) and the summary (stdout)
  *   park.c     stopping the threads while a port reconnects (pure)
  *   main.c     signals, start, stop, device checks, reconnects, exit status
@@ -263,7 +265,7 @@ void pf_park_exit(struct pf_park *pk);
 bool pf_park_all(struct pf_park *pk, atomic_bool *stop);
 void pf_park_release(struct pf_park *pk);
 
-/* ---- port.c, engine.c, stats.c, main.c ---- */
+/* ---- port.c, engine.c, loop.c, stats.c, main.c ---- */
 
 struct pf_ctx;
 struct uvio_net;
@@ -333,7 +335,7 @@ struct pf_ctx {
 	bool park_on;
 };
 
-uint64_t pf_now_ns(void);
+uint64_t pf_now_ns(void);      /* loop.c: CLOCK_MONOTONIC */
 
 int pf_ports_open(struct pf_ctx *ctx);
 void pf_ports_close(struct pf_ctx *ctx);
@@ -341,7 +343,7 @@ void pf_ports_close(struct pf_ctx *ctx);
 bool pf_port_link_changed(struct pf_port *p);
 
 int pf_threads_start(struct pf_ctx *ctx);
-/* Inside the threads (engine.c, txonly.c). */
+/* loop.c: inside the threads, for engine.c and txonly.c. */
 #define PF_ERR_POLL_MASK 1023   /* look for a broken queue every 1024 loops */
 struct uvio_pkt;
 struct uvio_pkt_cache;
@@ -351,6 +353,7 @@ bool pf_any_queue_broken(struct pf_thread *t);
 void pf_park_thread(struct pf_thread *t);
 void pf_count_rx(struct pf_thread *t, unsigned p, struct uvio_pkt **pkts,
 		 unsigned n);
+/* txonly.c: the generator's loop, run by engine.c's threads. */
 void pf_tx_loop(struct pf_thread *t, struct uvio_pkt_cache *rx_cache,
 		struct uvio_pkt_cache *tx_cache);
 

@@ -22,6 +22,7 @@
 #include "../../apps/pktfwd/park.c"
 /* For csum_finish (io's software checksum); its other code is not run. */
 #include "../../apps/pktfwd/engine.c"
+#include "../../apps/pktfwd/loop.c"
 #include "../../apps/pktfwd/txonly.c"
 
 /* ---- options ---- */

@@ -71,6 +71,25 @@ struct uvio_transport_ops {
 	 * linux/virtio_ids.h); 0 when the transport cannot tell. May be NULL
 	 * (cannot tell). */
 	uint32_t (*device_id)(void *t);
+
+	/*
+	 * Recovery (uvio_dev_release() and friends below); each may be NULL
+	 * when the transport has no such thing. removal_fd, is_removed and
+	 * release may run on a control thread while queue threads poll;
+	 * connected on any thread; reconnect with no queue in use.
+	 *   removal_fd: an fd that polls readable once the device is gone
+	 *               (the transport owns it); -1 when none.
+	 *   is_removed: is the device gone (may make a system call)?
+	 *   release:    let go of the hardware now, so that nothing reaches
+	 *               it any more (the core then breaks every queue).
+	 *   connected:  false while the back-end is away.
+	 *   reconnect:  bring a back-end that went away back.
+	 */
+	int (*removal_fd)(void *t);
+	bool (*is_removed)(void *t);
+	int (*release)(void *t);
+	bool (*connected)(void *t);
+	int (*reconnect)(void *t, int timeout_ms, struct uvio_err *err);
 };
 
 struct uvio_dev;
@@ -168,6 +187,36 @@ uint8_t uvio_dev_status(struct uvio_dev *dev);
 
 /* True when the device set DEVICE_NEEDS_RESET (spec 2.1.2). */
 bool uvio_dev_needs_reset(struct uvio_dev *dev);
+
+/*
+ * Removal and reconnection, whatever the transport (virtio-pci: removal;
+ * vhost-user: reconnection). The transport-specific calls of uvio/pci.h
+ * and uvio/vhost_user.h are these.
+ *
+ * uvio_dev_removal_fd: an fd to poll for removal (do not read or close
+ * it), -1 when the transport has none. uvio_dev_is_removed: true once the
+ * device is gone (false when the transport cannot be removed).
+ *
+ * uvio_dev_release: let go of the hardware now, keeping every uvio object
+ * valid (see uvio_pci_release), and break every queue ("device removed"),
+ * so that what is in flight fails at its owner's next poll. For a control
+ * thread, on -ENODEV from uvio_dev_check() or when uvio_dev_is_removed();
+ * queue threads may keep running. 0, or -ENOTSUP when the transport cannot
+ * release (nothing is done then), or the transport's negative errno.
+ *
+ * uvio_dev_connected: false while a back-end is away (true for transports
+ * without one); cheap, lock-free, any thread. uvio_dev_can_reconnect: the
+ * transport can reconnect. uvio_dev_reconnect: connect again within
+ * timeout_ms (see uvio_vhost_user_reconnect); then the driver's reinit
+ * brings the device back. -ENOTSUP with a line in `err` when the transport
+ * cannot.
+ */
+int uvio_dev_removal_fd(const struct uvio_dev *dev);
+bool uvio_dev_is_removed(const struct uvio_dev *dev);
+int uvio_dev_release(struct uvio_dev *dev);
+bool uvio_dev_connected(const struct uvio_dev *dev);
+bool uvio_dev_can_reconnect(const struct uvio_dev *dev);
+int uvio_dev_reconnect(struct uvio_dev *dev, int timeout_ms, struct uvio_err *err);
 
 /* Reset the device and free its queues (their in-flight buffers are given
  * to `on_unused` first, when not NULL), back to ACKNOWLEDGE|DRIVER so that

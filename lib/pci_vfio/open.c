@@ -121,38 +121,19 @@ enum uvio_pci_driver uvio_pci_dev_driver(const struct uvio_dev *dev,
 	return bus ? bus->driver : UVIO_PCI_DRV_NONE;
 }
 
-/* ---- removal of an open device (uvio/pci.h; the records are removal.c's) -- */
+/* ---- removal (uvio/pci.h): the generic calls (uvio/dev.h), for PCI only -- */
 
 int uvio_pci_removal_fd(const struct uvio_dev *dev)
 {
-	struct uvio_pci_bus *bus = dev_bus(dev);
-
-	return bus ? uvio_pci_bus_removal_fd(bus) : -1;
+	return dev_bus(dev) ? uvio_dev_removal_fd(dev) : -1;
 }
 
 bool uvio_pci_is_removed(const struct uvio_dev *dev)
 {
-	struct uvio_pci_bus *bus = dev_bus(dev);
-
-	return bus && uvio_pci_bus_poll_removed(bus);
+	return dev_bus(dev) && uvio_dev_is_removed(dev);
 }
 
 int uvio_pci_release(struct uvio_dev *dev)
 {
-	struct uvio_pci_bus *bus = dev_bus(dev);
-	int rc;
-
-	if (!bus)
-		return -ENOTSUP;
-	rc = uvio_pci_bus_release(bus);
-	/* What is in flight will never complete: break every queue (an
-	 * atomic flag, safe while their threads poll), so that each owner's
-	 * next call fails it with -EIO instead of waiting forever. */
-	for (uint16_t q = 0; q < uvio_dev_max_queues(dev); q++) {
-		struct uvio_vq *vq = uvio_dev_queue(dev, q);
-
-		if (vq)
-			uvio_vq_set_broken(vq, "device removed");
-	}
-	return rc;
+	return dev_bus(dev) ? uvio_dev_release(dev) : -ENOTSUP;
 }

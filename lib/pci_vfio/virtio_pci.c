@@ -296,6 +296,22 @@ static uint32_t m_device_id(void *t)
 	return ((struct vpci *)t)->bus->info.virtio_type;
 }
 
+/* Removal (removal.c, pci_bus.c): the bus under the transport. */
+static int m_removal_fd(void *t)
+{
+	return uvio_pci_bus_removal_fd(((struct vpci *)t)->bus);
+}
+
+static bool m_is_removed(void *t)
+{
+	return uvio_pci_bus_poll_removed(((struct vpci *)t)->bus);
+}
+
+static int m_release(void *t)
+{
+	return uvio_pci_bus_release(((struct vpci *)t)->bus);
+}
+
 static void m_destroy(void *t)
 {
 	struct vpci *v = t;
@@ -323,6 +339,9 @@ static void m_destroy(void *t)
 	.notify_queue = m_notify_queue,              \
 	.destroy = m_destroy,                        \
 	.device_id = m_device_id,                    \
+	.removal_fd = m_removal_fd,                  \
+	.is_removed = m_is_removed,                  \
+	.release = m_release,                        \
 }
 
 static const struct uvio_transport_ops modern_ops_vfio = MODERN_OPS("vfio");

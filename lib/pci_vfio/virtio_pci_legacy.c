@@ -212,6 +212,22 @@ static uint32_t l_device_id(void *t)
 	return ((struct vlegacy *)t)->bus->info.virtio_type;
 }
 
+/* Removal (removal.c, pci_bus.c): the bus under the transport. */
+static int l_removal_fd(void *t)
+{
+	return uvio_pci_bus_removal_fd(((struct vlegacy *)t)->bus);
+}
+
+static bool l_is_removed(void *t)
+{
+	return uvio_pci_bus_poll_removed(((struct vlegacy *)t)->bus);
+}
+
+static int l_release(void *t)
+{
+	return uvio_pci_bus_release(((struct vlegacy *)t)->bus);
+}
+
 static void l_destroy(void *t)
 {
 	struct vlegacy *l = t;
@@ -238,6 +254,9 @@ static void l_destroy(void *t)
 	.notify_queue = l_notify_queue,              \
 	.destroy = l_destroy,                        \
 	.device_id = l_device_id,                    \
+	.removal_fd = l_removal_fd,                  \
+	.is_removed = l_is_removed,                  \
+	.release = l_release,                        \
 }
 
 static const struct uvio_transport_ops legacy_ops_vfio = LEGACY_OPS("vfio");

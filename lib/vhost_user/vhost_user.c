@@ -390,6 +390,33 @@ static uint32_t vu_device_id(void *t)
 	return ((struct vu *)t)->device_id;
 }
 
+static bool vu_connected(void *t)
+{
+	return atomic_load(&((struct vu *)t)->connected);
+}
+
+/* Drop the connection (live or not) and make a new one. */
+static int vu_reconnect(void *t, int timeout_ms, struct uvio_err *err)
+{
+	struct vu *v = t;
+	int rc;
+
+	uvio_vu_watch_stop(v);
+	pthread_mutex_lock(&v->lock);
+	uvio_vu_conn_lost(v, "reconnecting");
+	pthread_mutex_unlock(&v->lock);
+	rc = uvio_vu_establish(v, timeout_ms, false, err);
+	if (!rc && (rc = uvio_vu_watch_start(v)))
+		uvio_err_set(err, rc, "vhost-user: cannot start the watcher thread: %s",
+			     strerror(-rc));
+	if (rc) {
+		pthread_mutex_lock(&v->lock);
+		uvio_vu_conn_lost(v, "reconnect failed");
+		pthread_mutex_unlock(&v->lock);
+	}
+	return rc;
+}
+
 static void vu_destroy(void *t)
 {
 	struct vu *v = t;
@@ -434,6 +461,8 @@ static const struct uvio_transport_ops vu_ops = {
 	.notify_queue = vu_notify_queue,
 	.destroy = vu_destroy,
 	.device_id = vu_device_id,
+	.connected = vu_connected,
+	.reconnect = vu_reconnect,
 };
 
 /* ---- open, reconnect ----------------------------------------------------- */
@@ -540,32 +569,14 @@ bool uvio_dev_is_vhost_user(const struct uvio_dev *dev)
 
 bool uvio_vhost_user_connected(const struct uvio_dev *dev)
 {
-	return uvio_dev_is_vhost_user(dev) &&
-	       atomic_load(&((struct vu *)uvio_dev_transport(dev))->connected);
+	return uvio_dev_is_vhost_user(dev) && uvio_dev_connected(dev);
 }
 
 int uvio_vhost_user_reconnect(struct uvio_dev *dev, int timeout_ms,
 			      struct uvio_err *err)
 {
-	struct vu *v;
-	int rc;
-
 	if (!uvio_dev_is_vhost_user(dev))
 		return uvio_err_set(err, -EINVAL, "%s is not a vhost-user device",
 				    dev ? uvio_dev_name(dev) : "(null)");
-	v = uvio_dev_transport(dev);
-	uvio_vu_watch_stop(v);
-	pthread_mutex_lock(&v->lock);
-	uvio_vu_conn_lost(v, "reconnecting");
-	pthread_mutex_unlock(&v->lock);
-	rc = uvio_vu_establish(v, timeout_ms, false, err);
-	if (!rc && (rc = uvio_vu_watch_start(v)))
-		uvio_err_set(err, rc, "vhost-user: cannot start the watcher thread: %s",
-			     strerror(-rc));
-	if (rc) {
-		pthread_mutex_lock(&v->lock);
-		uvio_vu_conn_lost(v, "reconnect failed");
-		pthread_mutex_unlock(&v->lock);
-	}
-	return rc;
+	return uvio_dev_reconnect(dev, timeout_ms, err);
 }

@@ -52,6 +52,7 @@ struct model_dev {
 	unsigned config_reads, config_writes;
 	unsigned reset_failures;
 	unsigned resets;
+	unsigned releases;           /* the release op ran */
 	uint8_t status_log[STATUS_LOG];
 	unsigned nstatus;
 	unsigned early_kicks;
@@ -408,6 +409,19 @@ static uint32_t op_device_id(void *t)
 	return ((struct model_dev *)t)->cfg.device_id;
 }
 
+/* The back-end of model_dev_disconnect() / model_dev_reconnect(). */
+static bool op_connected(void *t)
+{
+	return model_dev_connected(t);
+}
+
+/* Letting go: only counted; the model still answers as before. */
+static int op_release(void *t)
+{
+	((struct model_dev *)t)->releases++;
+	return 0;
+}
+
 static const struct uvio_transport_ops model_ops = {
 	.name = "model",
 	.read_config = op_read_config,
@@ -426,6 +440,8 @@ static const struct uvio_transport_ops model_ops = {
 	.notify_queue = op_notify,
 	.destroy = op_destroy,
 	.device_id = op_device_id,
+	.connected = op_connected,
+	.release = op_release,
 };
 
 /* Legacy devices have no generation counter (spec 4.1.4.3.1). */
@@ -447,6 +463,8 @@ static const struct uvio_transport_ops model_legacy_ops = {
 	.notify_queue = op_notify,
 	.destroy = op_destroy,
 	.device_id = op_device_id,
+	.connected = op_connected,
+	.release = op_release,
 };
 
 /* Recursive: a backend that serves a queue again from its own work meets
@@ -553,6 +571,11 @@ void model_dev_disconnect(struct model_dev *m, const char *why)
 void model_dev_reconnect(struct model_dev *m)
 {
 	__atomic_store_n(&m->disconnected, false, __ATOMIC_RELEASE);
+}
+
+unsigned model_dev_releases(const struct model_dev *m)
+{
+	return m->releases;
 }
 
 bool model_dev_connected(const struct model_dev *m)

@@ -117,6 +117,8 @@ void model_dev_disconnect(struct model_dev *m, const char *why);
 /* The back-end is back; the driver resets and sets the device up again. */
 void model_dev_reconnect(struct model_dev *m);
 bool model_dev_connected(const struct model_dev *m);  /* safe on any thread */
+/* uvio_dev_release() reached the transport this many times. */
+unsigned model_dev_releases(const struct model_dev *m);
 
 /* ---- config space (spec 2.5) ---- */
 

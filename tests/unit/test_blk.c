@@ -400,6 +400,41 @@ static void test_open_refuses_net_device(void **state)
 	model_net_put(mn);
 }
 
+/* The generic recovery calls (uvio/dev.h) over the model's transport:
+ * release lets go and breaks the queue, so the request in flight fails
+ * at the next poll; the model has a back-end to lose but cannot reconnect. */
+static void test_dev_release_and_reconnect(void **state)
+{
+	struct fx *f = *state;
+	struct model_blk_cfg cfg = base_cfg(f);
+	struct uvio_err err = { 0 };
+	struct rec r = { 0 };
+	struct iovec iov;
+	struct uvio_dev *dev;
+
+	cfg.manual = true;
+	open_ok(f, &cfg, NULL);
+	dev = uvio_blk_dev(f->blk);
+	iov = (struct iovec){ dma(f, 512), 512 };
+	assert_int_equal(uvio_dev_removal_fd(dev), -1);
+	assert_false(uvio_dev_is_removed(dev));
+	assert_true(uvio_dev_connected(dev));
+	assert_false(uvio_dev_can_reconnect(dev));
+	assert_int_equal(uvio_dev_reconnect(dev, 0, &err), -ENOTSUP);
+	assert_string_equal(err.msg, "model: its transport (model) cannot reconnect");
+	assert_int_equal(uvio_blk_read(f->q, 0, &iov, 1, on_done, &r), 0);
+	assert_int_equal(uvio_dev_release(dev), 0);
+	assert_int_equal(model_dev_releases(f->m), 1);
+	assert_true(uvio_vq_is_broken(uvio_dev_queue(dev, 0)));
+	assert_int_equal(uvio_blk_poll(f->q, 8), -EIO);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.status, -EIO);
+	model_dev_disconnect(f->m, "test");
+	assert_false(uvio_dev_connected(dev));
+	assert_int_equal(uvio_blk_check(f->blk), -ERESTART);
+	finish(f);
+}
+
 /* A device that needs a reset during initialisation (2.1.2). */
 static void test_open_needs_reset(void **state)
 {
@@ -1690,6 +1725,7 @@ int main(void)
 		BOTH(test_open_config_never_settles),
 		BOTH(test_open_features_refused),
 		BOTH(test_open_refuses_net_device),
+		BOTH(test_dev_release_and_reconnect),
 		BOTH(test_open_needs_reset),
 		BOTH(test_open_ro),
 		SPLIT(test_legacy_device),

@@ -138,6 +138,13 @@ check-host: deps-check all
 	@rc=0; for t in tests/host/run tests/host/run-*; do [ -x $$t ] || continue; \
 		echo "=== $$t"; $$t || rc=1; done; exit $$rc
 
+# uvio as a user gets it: make install into a temporary prefix, the examples
+# (C and C++) built from it by pkg-config alone and run against real back-ends,
+# exported symbols = declared functions, --version and man pages, uninstall.
+.PHONY: check-install
+check-install: all
+	BUILD=$(BUILD) tests/install/run
+
 # Each fuzz target for FUZZ_SECONDS (60 in check), from the committed seeds.
 check-fuzz: deps-check
 	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
@@ -168,7 +175,7 @@ check-san: deps-check
 # its headers are there; -k (as .ci/run passes) reaches the sub-make.
 check:
 	@tools/install-deps check
-	$(MAKE) check-unit check-vm check-host check-san check-fuzz
+	$(MAKE) check-unit check-vm check-host check-install check-san check-fuzz
 
 bench-vring: benches
 	$(BUILD)/bench/vring_bench

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <linux/virtio_config.h>
@@ -303,11 +304,12 @@ static int time_opt(int c, const char *arg, bool zero_ok, double max,
 }
 
 /* -p: a malformed name is a usage error here, not a failed open later. */
-static int port_opt(struct pf_opts *o, const char *arg, char *err,
+static int port_opt(struct pf_opts *o, int c, const char *arg, char *err,
 		    size_t errlen)
 {
 	struct uvio_err e = { 0 };
 
+	(void)c;
 	if (o->nports == PF_MAX_PORTS)
 		return bad(err, errlen, "too many -p (at most %d)", PF_MAX_PORTS);
 	if (uvio_spec_check(arg, &e))
@@ -318,11 +320,12 @@ static int port_opt(struct pf_opts *o, const char *arg, char *err,
 
 /* 802.1Q: VID 0 means "no VLAN" (priority tag only), so it is no filter
  * entry; 4095 is reserved but the device's table has it, so it is allowed. */
-static int vlan_opt(struct pf_opts *o, const char *arg, char *err,
+static int vlan_opt(struct pf_opts *o, int c, const char *arg, char *err,
 		    size_t errlen)
 {
 	uint64_t vid;
 
+	(void)c;
 	if (cli_parse_uint(arg, 1, 4095, &vid))
 		return bad(err, errlen, "--vlan %s: expected a VLAN ID in "
 			    "1..4095", arg);
@@ -354,121 +357,191 @@ static void defaults(struct pf_opts *o)
 	o->flows = 1;
 }
 
-static int one_opt(struct pf_opts *o, int c, const char *arg, bool *have_mode,
-		   char *err, size_t errlen)
+/* ---- the options that are more than a number or a flag ---- */
+
+static int mode_opt(struct pf_opts *o, int c, const char *arg, char *err,
+		    size_t errlen)
 {
+	(void)c;
+	for (int m = PF_IO; m <= PF_RXONLY; m++)
+		if (!strcmp(arg, pf_mode_name((enum pf_mode)m))) {
+			o->mode = (enum pf_mode)m;
+			return 0;
+		}
+	return bad(err, errlen, "--mode %s: unknown mode (io, macswap, "
+		    "txonly, rxonly)", arg);
+}
+
+static int pcap_opt(struct pf_opts *o, int c, const char *arg, char *err,
+		    size_t errlen)
+{
+	(void)c;
+	if (!*arg)
+		return bad(err, errlen, "--pcap: empty file name");
+	o->pcap = arg;
+	return 0;
+}
+
+static int fill_opt(struct pf_opts *o, int c, const char *arg, char *err,
+		    size_t errlen)
+{
+	(void)c;
+	if (strcmp(arg, "full") && strcmp(arg, "headers"))
+		return bad(err, errlen, "--fill %s: expected full or headers",
+			    arg);
+	o->fill_headers = !strcmp(arg, "headers");
+	return 0;
+}
+
+static int promisc_opt(struct pf_opts *o, int c, const char *arg, char *err,
+		       size_t errlen)
+{
+	bool on;
+
+	(void)c;
+	if (cli_parse_bool(arg, &on))
+		return bad(err, errlen, "--promisc %s: expected on or off", arg);
+	o->promisc = on;
+	return 0;
+}
+
+static int offload_opt(struct pf_opts *o, int c, const char *arg, char *err,
+		       size_t errlen)
+{
+	(void)c;
+	if (parse_offloads(arg, &o->offloads))
+		return bad(err, errlen, "--offload %s: expected a comma list of "
+			    "csum, tso, rxcsum, lro, rss", arg);
+	return 0;
+}
+
+static int mac_opt(struct pf_opts *o, int c, const char *arg, char *err,
+		   size_t errlen)
+{
+	if (pf_parse_mac(arg, c == O_SRC_MAC ? o->src_mac : o->dst_mac))
+		return bad(err, errlen, "--%s %s: bad MAC address (expected "
+			    "xx:xx:xx:xx:xx:xx)", opt_name(c), arg);
+	if (c == O_SRC_MAC)
+		o->src_mac_set = true;
+	return 0;
+}
+
+static int ip_opt(struct pf_opts *o, int c, const char *arg, char *err,
+		  size_t errlen)
+{
+	if (pf_parse_ipv4(arg, c == O_SRC_IP ? &o->src_ip : &o->dst_ip))
+		return bad(err, errlen, "--%s %s: bad IPv4 address (expected "
+			    "a.b.c.d)", opt_name(c), arg);
+	return 0;
+}
+
+/* ---- the table ---- */
+
+/*
+ * NUM: a decimal in [lo, hi]; COUNT: the same with k/M/G; TIME: seconds up
+ * to hi, zero allowed when lo is 0 (else positive only); FLAG: the bool
+ * becomes true; FEATURE: a feature bit not to negotiate; FN: its own
+ * parser. NUM and COUNT fields are uint16_t, unsigned or uint64_t
+ * (store_uint). One line per option, so a new one is a line here, one in
+ * long_opts and one in pf_usage.
+ */
+enum opt_kind { NUM, COUNT, TIME, FLAG, FEATURE, FN };
+
+struct opt_spec {
+	int c;
+	enum opt_kind kind;
+	size_t off, size;       /* the pf_opts field */
+	uint64_t lo, hi;
+	uint64_t bit;           /* FEATURE */
+	int (*fn)(struct pf_opts *o, int c, const char *arg, char *err,
+		  size_t errlen);
+};
+
+#define FIELD(f) .off = offsetof(struct pf_opts, f), \
+		 .size = sizeof(((struct pf_opts *)0)->f)
+#define OPT_NUM(code, f, l, h)   { .c = (code), .kind = NUM, FIELD(f), .lo = (l), .hi = (h) }
+#define OPT_COUNT(code, f, l, h) { .c = (code), .kind = COUNT, FIELD(f), .lo = (l), .hi = (h) }
+#define OPT_TIME(code, f, zero_ok, max) \
+	{ .c = (code), .kind = TIME, FIELD(f), .lo = (zero_ok) ? 0 : 1, .hi = (max) }
+#define OPT_FLAG(code, f)        { .c = (code), .kind = FLAG, FIELD(f) }
+#define OPT_FEATURE(code, b)     { .c = (code), .kind = FEATURE, .bit = 1ULL << (b) }
+#define OPT_FN(code, f)          { .c = (code), .kind = FN, .fn = (f) }
+
+static const struct opt_spec specs[] = {
+	OPT_FN('p', port_opt),
+	OPT_FN(O_MODE, mode_opt),
+	OPT_NUM(O_QUEUES, queues, 1, PF_MAX_QUEUES),
+	OPT_NUM(O_BURST, burst, 1, PF_MAX_BURST),
+	OPT_NUM(O_PKT_SIZE, pkt_size, PF_MIN_FRAME, PF_MAX_FRAME),
+	OPT_FLAG(O_MTU_FRAMES, mtu_frames),
+	OPT_COUNT(O_COUNT, count, 1, UINT64_MAX / 2),
+	OPT_COUNT(O_RATE, rate, 1, 1000000000000ull),
+	OPT_NUM(O_PCAP_COUNT, pcap_count, 1, UINT32_MAX),
+	OPT_NUM(O_FLOWS, flows, 1, PF_MAX_FLOWS),
+	OPT_NUM(O_SRC_PORT, src_port, 0, 65535),
+	OPT_NUM(O_DST_PORT, dst_port, 0, 65535),
+	OPT_TIME(O_DURATION, duration, false, 1000000000),
+	OPT_TIME(O_STATS, stats_interval, true, 1000000000),
+	OPT_TIME(O_RECONNECT, reconnect, false, (uint64_t)PF_RECONNECT_MAX),
+	OPT_FN(O_VLAN, vlan_opt),
+	OPT_FLAG(O_JSON, json),
+	OPT_FEATURE(O_NO_PACKED, VIRTIO_F_RING_PACKED),
+	OPT_FEATURE(O_NO_MRG, VIRTIO_NET_F_MRG_RXBUF),
+	OPT_FN(O_PCAP, pcap_opt),
+	OPT_FLAG(O_NO_CHECK, no_check),
+	OPT_FN(O_FILL, fill_opt),
+	OPT_FN(O_PROMISC, promisc_opt),
+	OPT_FN(O_OFFLOAD, offload_opt),
+	OPT_FN(O_SRC_MAC, mac_opt),
+	OPT_FN(O_DST_MAC, mac_opt),
+	OPT_FN(O_SRC_IP, ip_opt),
+	OPT_FN(O_DST_IP, ip_opt),
+};
+
+static void store_uint(void *field, size_t size, uint64_t v)
+{
+	if (size == sizeof(uint16_t))
+		*(uint16_t *)field = (uint16_t)v;
+	else if (size == sizeof(unsigned))
+		*(unsigned *)field = (unsigned)v;
+	else
+		*(uint64_t *)field = v;
+}
+
+static int one_opt(struct pf_opts *o, int c, const char *arg, char *err,
+		   size_t errlen)
+{
+	const struct opt_spec *s = specs;
+	void *field;
 	uint64_t v;
 
-	switch (c) {
-	case 'p':
-		return port_opt(o, arg, err, errlen);
-	case O_MODE:
-		for (int m = PF_IO; m <= PF_RXONLY; m++)
-			if (!strcmp(arg, pf_mode_name((enum pf_mode)m))) {
-				o->mode = (enum pf_mode)m;
-				*have_mode = true;
-				return 0;
-			}
-		return bad(err, errlen, "--mode %s: unknown mode (io, macswap, "
-			    "txonly, rxonly)", arg);
-	case O_QUEUES:
-		if (num_opt(c, arg, 1, PF_MAX_QUEUES, &v, err, errlen))
+	while (s < specs + sizeof(specs) / sizeof(specs[0]) && s->c != c)
+		s++;
+	if (s == specs + sizeof(specs) / sizeof(specs[0]))
+		return bad(err, errlen, "internal: option %d", c);
+	field = (char *)o + s->off;
+	switch (s->kind) {
+	case NUM:
+		if (num_opt(c, arg, s->lo, s->hi, &v, err, errlen))
 			return -1;
-		o->queues = (unsigned)v;
+		store_uint(field, s->size, v);
 		return 0;
-	case O_BURST:
-		if (num_opt(c, arg, 1, PF_MAX_BURST, &v, err, errlen))
+	case COUNT:
+		if (count_opt(c, arg, s->lo, s->hi, &v, err, errlen))
 			return -1;
-		o->burst = (unsigned)v;
+		store_uint(field, s->size, v);
 		return 0;
-	case O_PKT_SIZE:
-		if (num_opt(c, arg, PF_MIN_FRAME, PF_MAX_FRAME, &v, err, errlen))
-			return -1;
-		o->pkt_size = (unsigned)v;
+	case TIME:
+		return time_opt(c, arg, s->lo == 0, (double)s->hi, field, err,
+				errlen);
+	case FLAG:
+		*(bool *)field = true;
 		return 0;
-	case O_MTU_FRAMES:
-		o->mtu_frames = true;
-		return 0;
-	case O_COUNT:
-		return count_opt(c, arg, 1, UINT64_MAX / 2, &o->count, err,
-				 errlen);
-	case O_RATE:
-		return count_opt(c, arg, 1, 1000000000000ull, &o->rate, err,
-				 errlen);
-	case O_PCAP_COUNT:
-		return num_opt(c, arg, 1, UINT32_MAX, &o->pcap_count, err,
-			       errlen);
-	case O_FLOWS:
-		if (num_opt(c, arg, 1, PF_MAX_FLOWS, &v, err, errlen))
-			return -1;
-		o->flows = (unsigned)v;
-		return 0;
-	case O_SRC_PORT: case O_DST_PORT:
-		if (num_opt(c, arg, 0, 65535, &v, err, errlen))
-			return -1;
-		*(c == O_SRC_PORT ? &o->src_port : &o->dst_port) = (uint16_t)v;
-		return 0;
-	case O_DURATION:
-		return time_opt(c, arg, false, 1e9, &o->duration, err, errlen);
-	case O_STATS:
-		return time_opt(c, arg, true, 1e9, &o->stats_interval, err, errlen);
-	case O_RECONNECT:
-		return time_opt(c, arg, false, PF_RECONNECT_MAX, &o->reconnect,
-				err, errlen);
-	case O_VLAN:
-		return vlan_opt(o, arg, err, errlen);
-	case O_JSON:
-		o->json = true;
-		return 0;
-	case O_NO_PACKED:
-		o->disable_features |= 1ULL << VIRTIO_F_RING_PACKED;
-		return 0;
-	case O_NO_MRG:
-		o->disable_features |= 1ULL << VIRTIO_NET_F_MRG_RXBUF;
-		return 0;
-	case O_PCAP:
-		if (!*arg)
-			return bad(err, errlen, "--pcap: empty file name");
-		o->pcap = arg;
-		return 0;
-	case O_NO_CHECK:
-		o->no_check = true;
-		return 0;
-	case O_FILL:
-		if (strcmp(arg, "full") && strcmp(arg, "headers"))
-			return bad(err, errlen, "--fill %s: expected full or "
-				    "headers", arg);
-		o->fill_headers = !strcmp(arg, "headers");
-		return 0;
-	case O_PROMISC: {
-		bool on;
-
-		if (cli_parse_bool(arg, &on))
-			return bad(err, errlen, "--promisc %s: expected on or "
-				    "off", arg);
-		o->promisc = on;
-		return 0;
-	}
-	case O_OFFLOAD:
-		if (parse_offloads(arg, &o->offloads))
-			return bad(err, errlen, "--offload %s: expected a comma "
-				    "list of csum, tso, rxcsum, lro, rss", arg);
-		return 0;
-	case O_SRC_MAC: case O_DST_MAC:
-		if (pf_parse_mac(arg, c == O_SRC_MAC ? o->src_mac : o->dst_mac))
-			return bad(err, errlen, "--%s %s: bad MAC address "
-				    "(expected xx:xx:xx:xx:xx:xx)", opt_name(c),
-				    arg);
-		if (c == O_SRC_MAC)
-			o->src_mac_set = true;
-		return 0;
-	case O_SRC_IP: case O_DST_IP:
-		if (pf_parse_ipv4(arg, c == O_SRC_IP ? &o->src_ip : &o->dst_ip))
-			return bad(err, errlen, "--%s %s: bad IPv4 address "
-				    "(expected a.b.c.d)", opt_name(c), arg);
+	case FEATURE:
+		o->disable_features |= s->bit;
 		return 0;
 	default:
-		return bad(err, errlen, "internal: option %d", c);
+		return s->fn(o, c, arg, err, errlen);
 	}
 }
 
@@ -490,8 +563,9 @@ int pf_parse_options(int argc, char **argv, struct pf_opts *o, char *err,
 			cli_getopt_msg(c, argv, err, errlen);
 			return -1;
 		}
-		if (one_opt(o, c, optarg, &have_mode, err, errlen))
+		if (one_opt(o, c, optarg, err, errlen))
 			return -1;
+		have_mode |= c == O_MODE;
 	}
 	if (optind < argc)
 		return bad(err, errlen, "unexpected argument '%s'",

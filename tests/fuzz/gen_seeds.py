@@ -3,7 +3,7 @@
 """Write the seed corpora of the fuzz targets (tests/fuzz/corpus/<target>/).
 
 Each seed is one scenario of the unit tests (tests/unit/test_vring*.c,
-test_blk.c, test_net.c), above all their misbehaving devices, spelled in
+test_blk_*.c, test_net_*.c), above all their misbehaving devices, spelled in
 the byte format the target reads (see each target's source: the order of
 the fin_*() reads). The fuzzer starts from these and mutates.
 
@@ -356,7 +356,7 @@ def net_rx_seeds():
     write(t, "legacy-mrg", net_rx_open(0x10 | MRG) + rx_frame(2) + rx_burst())
     write(t, "two-pairs", net_rx_open(MRG, 1) + rx_frame(1, pair=1) + rx_burst(pair=1) +
           rx_frame(2) + rx_burst() + tx_burst(pair=1))
-    # test_net.c test_rx_evil_headers: num_buffers 0 / huge / more than used
+    # test_net_evil.c test_rx_evil_headers: num_buffers 0 / huge / more than used
     for name, num in (("zero", 0), ("huge", 0xffff), ("more", 5)):
         write(t, "num-buffers-" + name, net_rx_open(MRG) + rx_frame(1, num=num) + rx_frame(2) +
               rx_burst() + rx_frame(1) + rx_burst())

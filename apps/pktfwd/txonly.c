@@ -96,29 +96,115 @@ static bool tx_port_done(const struct tx_port *tp)
 	return tp->limited && tp->made == tp->target && !tp->npend;
 }
 
-void pf_tx_loop(struct pf_thread *t, struct uvio_pkt_cache *rx_cache,
-		    struct uvio_pkt_cache *tx_cache)
+/* Each port's state for this thread; NULL when out of memory. */
+static struct tx_port *tx_ports_new(struct pf_thread *t)
 {
 	struct pf_ctx *ctx = t->ctx;
-	const struct pf_opts *o = &ctx->o;
-	struct uvio_pkt *rx[PF_MAX_BURST];
 	struct tx_port *tp = calloc(ctx->nports, sizeof(*tp));
-	uint16_t q = (uint16_t)t->q;
-	unsigned long loops = 0;
-	unsigned done = 0;
 	uint64_t now = pf_now_ns();
 
 	for (unsigned p = 0; tp && p < ctx->nports; p++) {
-		tp[p].seq = calloc(o->flows, sizeof(uint64_t));
+		tp[p].seq = calloc(ctx->o.flows, sizeof(uint64_t));
 		if (!tp[p].seq) {
 			for (unsigned i = 0; i < p; i++)
 				free(tp[i].seq);
 			free(tp);
-			tp = NULL;
-			break;
+			return NULL;
 		}
 		tx_port_init(t, p, &tp[p], now);
 	}
+	return tp;
+}
+
+/* Made and never sent (the run stopped first): dropped. */
+static void tx_ports_free(struct pf_thread *t, struct tx_port *tp)
+{
+	struct pf_ctx *ctx = t->ctx;
+
+	for (unsigned p = 0; p < ctx->nports; p++) {
+		if (tp[p].npend) {
+			uvio_net_tx_drop(ctx->port[p].net, (uint16_t)t->q, tp[p].pend,
+					 (uint16_t)tp[p].npend);
+			pf_cnt_add(&t->cnt[p].drops, tp[p].npend);
+		}
+		free(tp[p].seq);
+	}
+	free(tp);
+}
+
+/* Keep the rx ring moving: what comes in is counted and let go. */
+static void rx_drain(struct pf_thread *t, unsigned p, struct uvio_pkt_cache *cache)
+{
+	struct pf_ctx *ctx = t->ctx;
+	struct uvio_pkt *rx[PF_MAX_BURST];
+	unsigned n = uvio_net_rx_burst(ctx->port[p].net, (uint16_t)t->q, rx,
+				       (uint16_t)ctx->o.burst);
+
+	if (n) {
+		pf_count_rx(t, p, rx, n);
+		uvio_pkt_free_bulk(cache, rx, n);
+	}
+}
+
+/* Nothing pending: the next burst, as big as --count and --rate allow. */
+static void tx_refill(struct pf_thread *t, unsigned p, struct tx_port *x,
+		      struct uvio_pkt_cache *cache)
+{
+	const struct pf_opts *o = &t->ctx->o;
+	unsigned want = o->burst;
+
+	if (x->limited && x->target - x->made < want)
+		want = (unsigned)(x->target - x->made);
+	if (want && o->rate)
+		want = pf_tb_take(&x->tb, want, pf_now_ns());
+	if (want)
+		x->npend = tx_make(t, p, x, cache, want);
+}
+
+/* Offer what is pending; the rest is offered again, or dropped when paced:
+ * a late frame would break the rate. */
+static void tx_send(struct pf_thread *t, unsigned p, struct tx_port *x)
+{
+	struct pf_ctx *ctx = t->ctx;
+	struct uvio_net *net = ctx->port[p].net;
+	uint16_t q = (uint16_t)t->q;
+	unsigned sent = uvio_net_tx_burst(net, q, x->pend, (uint16_t)x->npend);
+
+	pf_cnt_add(&t->cnt[p].tx_pkts, sent);
+	pf_cnt_add(&t->cnt[p].tx_bytes, (uint64_t)sent * x->tmpl.len);
+	x->npend -= sent;
+	if (x->npend && ctx->o.rate) {
+		uvio_net_tx_drop(net, q, x->pend + sent, (uint16_t)x->npend);
+		pf_cnt_add(&t->cnt[p].drops, x->npend);
+		x->npend = 0;
+	} else if (x->npend) {
+		memmove(x->pend, x->pend + sent, x->npend * sizeof(x->pend[0]));
+	}
+}
+
+/* One turn on port p; true when the port has made and sent its share. */
+static bool tx_port_turn(struct pf_thread *t, unsigned p, struct tx_port *x,
+			 struct uvio_pkt_cache *rx_cache,
+			 struct uvio_pkt_cache *tx_cache)
+{
+	if (pf_port_lost(t->ctx, p))
+		return tx_port_done(x);
+	rx_drain(t, p, rx_cache);
+	if (!x->npend)
+		tx_refill(t, p, x, tx_cache);
+	if (x->npend)
+		tx_send(t, p, x);
+	return tx_port_done(x);
+}
+
+void pf_tx_loop(struct pf_thread *t, struct uvio_pkt_cache *rx_cache,
+		struct uvio_pkt_cache *tx_cache)
+{
+	struct pf_ctx *ctx = t->ctx;
+	struct tx_port *tp = tx_ports_new(t);
+	unsigned long loops = 0;
+	unsigned done = 0;
+
 	if (!tp) {
 		snprintf(t->error, sizeof(t->error), "out of memory");
 		atomic_store(&ctx->failed, true);
@@ -130,62 +216,8 @@ void pf_tx_loop(struct pf_thread *t, struct uvio_pkt_cache *rx_cache,
 		if (!(++loops & PF_ERR_POLL_MASK) && pf_any_queue_broken(t))
 			break;
 		done = 0;
-		for (unsigned p = 0; p < ctx->nports; p++) {
-			struct tx_port *x = &tp[p];
-			unsigned n, sent;
-
-			if (pf_port_lost(ctx, p)) {
-				done += tx_port_done(x);
-				continue;
-			}
-			n = uvio_net_rx_burst(ctx->port[p].net, q, rx,
-					      (uint16_t)o->burst);
-			if (n) {        /* keep the rx ring moving */
-				pf_count_rx(t, p, rx, n);
-				uvio_pkt_free_bulk(rx_cache, rx, n);
-			}
-			if (!x->npend) {
-				unsigned want = o->burst;
-
-				if (x->limited && x->target - x->made < want)
-					want = (unsigned)(x->target - x->made);
-				if (want && o->rate)
-					want = pf_tb_take(&x->tb, want, pf_now_ns());
-				if (want)
-					x->npend = tx_make(t, p, x, tx_cache, want);
-			}
-			if (x->npend) {
-				sent = uvio_net_tx_burst(ctx->port[p].net, q,
-							 x->pend, (uint16_t)x->npend);
-				pf_cnt_add(&t->cnt[p].tx_pkts, sent);
-				pf_cnt_add(&t->cnt[p].tx_bytes,
-					(uint64_t)sent * x->tmpl.len);
-				x->npend -= sent;
-				if (x->npend && o->rate) {
-					/* Paced: a late frame would break the
-					 * rate, so it is dropped. */
-					uvio_net_tx_drop(ctx->port[p].net, q,
-							 x->pend + sent,
-							 (uint16_t)x->npend);
-					pf_cnt_add(&t->cnt[p].drops, x->npend);
-					x->npend = 0;
-				} else if (x->npend) {
-					memmove(x->pend, x->pend + sent,
-						x->npend * sizeof(x->pend[0]));
-				}
-			}
-			done += tx_port_done(x);
-		}
+		for (unsigned p = 0; p < ctx->nports; p++)
+			done += tx_port_turn(t, p, &tp[p], rx_cache, tx_cache);
 	}
-	/* Made and never sent (the run stopped first): dropped. */
-	for (unsigned p = 0; p < ctx->nports; p++) {
-		if (tp[p].npend) {
-			uvio_net_tx_drop(ctx->port[p].net, q, tp[p].pend,
-					 (uint16_t)tp[p].npend);
-			pf_cnt_add(&t->cnt[p].drops, tp[p].npend);
-		}
-		free(tp[p].seq);
-	}
-	free(tp);
+	tx_ports_free(t, tp);
 }
-

@@ -190,52 +190,45 @@ static double mpps(uint64_t pkts, double s)
 	return s > 0 ? (double)pkts / s / 1e6 : 0;
 }
 
-static void print_text(struct pf_ctx *ctx, const struct result *r, FILE *out)
+/* "rx N pkts N bytes, tx N pkts N bytes, drops N, errors N, rx_nobuf N" */
+static void text_counts(FILE *out, const struct uvio_net_queue_stats *s)
 {
-	const struct pf_opts *o = &ctx->o;
-	const struct uvio_net_queue_stats *t = &r->total;
+	fprintf(out, "rx %llu pkts %llu bytes, tx %llu pkts %llu bytes, drops "
+		"%llu, errors %llu, rx_nobuf %llu",
+		(unsigned long long)s->rx_packets,
+		(unsigned long long)s->rx_bytes,
+		(unsigned long long)s->tx_packets,
+		(unsigned long long)s->tx_bytes, (unsigned long long)s->tx_drops,
+		(unsigned long long)(s->rx_errors + s->tx_errors),
+		(unsigned long long)s->rx_nobuf);
+}
 
-	fprintf(out, "pktfwd %s: %u port%s, %u queue%s, %.3f s\n",
-		pf_mode_name(o->mode), ctx->nports, ctx->nports == 1 ? "" : "s",
-		ctx->nthreads, ctx->nthreads == 1 ? "" : "s", r->elapsed);
-	for (unsigned p = 0; p < ctx->nports; p++) {
-		const struct uvio_net_queue_stats *s = &r->port[p];
+static void text_port(struct pf_ctx *ctx, const struct result *r, unsigned p,
+		      FILE *out)
+{
+	const struct pf_port *pt = &ctx->port[p];
 
-		fprintf(out, "port %u %s: link %s, rx %llu pkts %llu bytes, tx "
-			"%llu pkts %llu bytes, drops %llu, errors %llu, rx_nobuf "
-			"%llu\n", p, ctx->port[p].name,
-			pf_link_word(&ctx->port[p]),
-			(unsigned long long)s->rx_packets,
-			(unsigned long long)s->rx_bytes,
-			(unsigned long long)s->tx_packets,
-			(unsigned long long)s->tx_bytes,
-			(unsigned long long)s->tx_drops,
-			(unsigned long long)(s->rx_errors + s->tx_errors),
-			(unsigned long long)s->rx_nobuf);
-		if (o->reconnect > 0)
-			fprintf(out, "  reconnects %u, lost %llu (tx in flight when "
-				"the back-end went away)\n", ctx->port[p].reconnects,
-				(unsigned long long)r->lost[p]);
-		for (unsigned q = 0; q < ctx->port[p].queue_pairs; q++) {
-			struct uvio_net_queue_stats st = {0};
+	fprintf(out, "port %u %s: link %s, ", p, pt->name, pf_link_word(pt));
+	text_counts(out, &r->port[p]);
+	fputc('\n', out);
+	if (ctx->o.reconnect > 0)
+		fprintf(out, "  reconnects %u, lost %llu (tx in flight when "
+			"the back-end went away)\n", pt->reconnects,
+			(unsigned long long)r->lost[p]);
+	for (unsigned q = 0; q < pt->queue_pairs; q++) {
+		struct uvio_net_queue_stats st = {0};
 
-			uvio_net_get_stats(ctx->port[p].net, (uint16_t)q, &st);
-			fprintf(out, "  q%u: rx %llu tx %llu\n", q,
-				(unsigned long long)st.rx_packets,
-				(unsigned long long)st.tx_packets);
-		}
+		uvio_net_get_stats(pt->net, (uint16_t)q, &st);
+		fprintf(out, "  q%u: rx %llu tx %llu\n", q,
+			(unsigned long long)st.rx_packets,
+			(unsigned long long)st.tx_packets);
 	}
-	fprintf(out, "total: rx %llu pkts %llu bytes, tx %llu pkts %llu bytes, "
-		"drops %llu, errors %llu, rx_nobuf %llu\n",
-		(unsigned long long)t->rx_packets,
-		(unsigned long long)t->rx_bytes,
-		(unsigned long long)t->tx_packets,
-		(unsigned long long)t->tx_bytes, (unsigned long long)t->tx_drops,
-		(unsigned long long)(t->rx_errors + t->tx_errors),
-		(unsigned long long)t->rx_nobuf);
-	if (o->reconnect > 0)
-		fprintf(out, "reconnects: %u, lost %llu\n", r->reconnects,
-			(unsigned long long)r->total_lost);
+}
+
+/* What txonly made, what rxonly's checker saw. */
+static void text_mode(const struct pf_opts *o, const struct result *r,
+		      FILE *out)
+{
 	if (o->mode == PF_TXONLY)
 		fprintf(out, "txonly: generated %llu frames of %u bytes, %u "
 			"flow%s\n", (unsigned long long)r->generated,
@@ -249,6 +242,25 @@ static void print_text(struct pf_ctx *ctx, const struct result *r, FILE *out)
 			(unsigned long long)r->ck.reordered,
 			(unsigned long long)r->ck.corrupt,
 			(unsigned long long)r->ck.foreign);
+}
+
+static void print_text(struct pf_ctx *ctx, const struct result *r, FILE *out)
+{
+	const struct pf_opts *o = &ctx->o;
+	const struct uvio_net_queue_stats *t = &r->total;
+
+	fprintf(out, "pktfwd %s: %u port%s, %u queue%s, %.3f s\n",
+		pf_mode_name(o->mode), ctx->nports, ctx->nports == 1 ? "" : "s",
+		ctx->nthreads, ctx->nthreads == 1 ? "" : "s", r->elapsed);
+	for (unsigned p = 0; p < ctx->nports; p++)
+		text_port(ctx, r, p, out);
+	fprintf(out, "total: ");
+	text_counts(out, t);
+	fputc('\n', out);
+	if (o->reconnect > 0)
+		fprintf(out, "reconnects: %u, lost %llu\n", r->reconnects,
+			(unsigned long long)r->total_lost);
+	text_mode(o, r, out);
 	fprintf(out, "average: rx %.3f Mpps, tx %.3f Mpps\n",
 		mpps(t->rx_packets, r->elapsed), mpps(t->tx_packets, r->elapsed));
 	for (unsigned i = 0; i < r->nfail; i++)

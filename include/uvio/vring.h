@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * uvio virtqueues: the split (virtio 1.x spec 2.7) and packed (spec 2.8)
- * layouts behind one set of verbs.
+ * uvio virtqueues: the split (spec 2.7) and packed (spec 2.8) layouts
+ * behind one set of verbs.
+ *
+ * "spec N.N" in uvio's comments is a section of the Virtual I/O Device
+ * (VIRTIO) Version 1.3 specification (OASIS).
  *
  * The layout is chosen once, at uvio_vq_create(), from the negotiated
  * features (VIRTIO_F_RING_PACKED). The queue knows nothing of PCI or

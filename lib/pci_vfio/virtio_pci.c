@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The virtio-pci transport for modern devices (virtio 1.x spec 4.1): the
+ * The virtio-pci transport for modern devices (spec 4.1): the
  * vendor capabilities locate the common configuration, notification, ISR
  * and device configuration structures in the BARs (4.1.4); everything
  * after that is loads and stores through the bus (VFIO or UIO, see

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The virtio-pci transport for legacy devices (virtio 1.x spec 4.1.4.10,
+ * The virtio-pci transport for legacy devices (spec 4.1.4.10,
  * the 0.9.5 interface): one register block at the start of BAR 0
  * (I/O ports on QEMU), 32 feature bits, a fixed queue size chosen by the
  * device, and a queue given as one 32-bit page frame number, from which

@@ -255,7 +255,7 @@ static void advance_used(struct uvio_vq *vq, uint32_t n)
 	p->next_used = (uint16_t)pos;
 }
 
-/* IN_ORDER batch (spec 2.8.?): the used descriptor names the last buffer
+/* IN_ORDER batch (spec 2.8.8): the used descriptor names the last buffer
  * of the batch; the device skips the ring past all of them. */
 static uint32_t batch_descs(struct uvio_vq *vq, uint16_t last)
 {

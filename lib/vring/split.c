@@ -79,7 +79,7 @@ static uint16_t add_indirect(struct uvio_vq *vq, const struct uvio_sg *sg,
 }
 
 /* A chain of n ring descriptors, from the free list (or, IN_ORDER, the
- * next ones in table order, spec 2.7.8.?). */
+ * next ones in table order, spec 2.7.9). */
 static uint16_t add_direct(struct uvio_vq *vq, const struct uvio_sg *sg,
 			   unsigned n_out, unsigned n)
 {
@@ -210,7 +210,7 @@ bool uvio_vq_split_has_used(struct uvio_vq *vq)
 	return READ_ONCE(s->used->idx) != s->last_used;
 }
 
-/* IN_ORDER (spec 2.7.9? "In-order use of descriptors"): one entry names
+/* IN_ORDER (spec 2.7.9 "In-order use of descriptors"): one entry names
  * the last buffer of a batch and the device moves the used index by the
  * batch's size. Buffers in flight are heads io_oldest, +ndesc, ... */
 static uint16_t batch_buffers(const struct uvio_vq *vq, uint16_t last)

@@ -29,32 +29,53 @@
 #define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
 
 /*
- * Barriers (spec 2.7.13, 6.1). Without VIRTIO_F_ORDER_PLATFORM the device
- * is another CPU (a hypervisor thread) and SMP barriers suffice; with it,
- * the device is real hardware and needs I/O ordering. On x86 only the full
- * barrier differs (mfence orders against non-temporal and device access).
+ * Barriers (spec 2.7.13, 6.1). Without VIRTIO_F_ORDER_PLATFORM (`weak`) the
+ * device is another CPU (a hypervisor thread) and SMP barriers suffice;
+ * with it, the device is real hardware and needs I/O ordering, as Linux's
+ * virtio_wmb/virtio_rmb/virtio_mb choose between virt_* and dma_* / mb.
+ *   x86: loads are ordered with loads and stores with stores for
+ *        cache-coherent DMA too (Linux's dma_wmb and dma_rmb are compiler
+ *        barriers there), so only the full barrier differs: mfence orders
+ *        against non-temporal and device accesses.
+ *   arm64: the device may sit outside the inner-shareable domain that
+ *        C11 fences (dmb ish) cover: dmb osh* (Linux dma_wmb/dma_rmb), and
+ *        dsb sy for the full barrier (Linux mb).
+ * Any other architecture has to be thought through first.
  */
+#if defined(__x86_64__) || defined(__i386__)
+#define VQ_IO_WMB() __asm__ __volatile__("" ::: "memory")
+#define VQ_IO_RMB() __asm__ __volatile__("" ::: "memory")
+#define VQ_IO_MB()  __asm__ __volatile__("mfence" ::: "memory")
+#elif defined(__aarch64__)
+#define VQ_IO_WMB() __asm__ __volatile__("dmb oshst" ::: "memory")
+#define VQ_IO_RMB() __asm__ __volatile__("dmb oshld" ::: "memory")
+#define VQ_IO_MB()  __asm__ __volatile__("dsb sy" ::: "memory")
+#else
+#error "uvio: no virtqueue barriers for this architecture (lib/vring/vq_internal.h)"
+#endif
+
 static inline void vq_wmb(bool weak)
 {
-	(void)weak;
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	if (weak)
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+	else
+		VQ_IO_WMB();
 }
 
 static inline void vq_rmb(bool weak)
 {
-	(void)weak;
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (weak)
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	else
+		VQ_IO_RMB();
 }
 
 static inline void vq_mb(bool weak)
 {
-#if defined(__x86_64__) || defined(__i386__)
-	if (!weak) {
-		__asm__ __volatile__("mfence" ::: "memory");
-		return;
-	}
-#endif
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (weak)
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	else
+		VQ_IO_MB();
 }
 
 /* What the driver remembers about one posted buffer, by buffer id (split:
@@ -107,7 +128,7 @@ struct uvio_vq {
 	uint16_t num_free;      /* free ring descriptors */
 	uint16_t num_added;     /* since the last kick (split: buffers; packed: descriptors) */
 	uint16_t in_flight;     /* buffers posted, not yet returned */
-	/* IN_ORDER (spec 2.7.8 / 2.8.? batching): the oldest buffer in
+	/* IN_ORDER (spec 2.7.9 / 2.8.8 batching): the oldest buffer in
 	 * flight, and a used entry that stands for several buffers. */
 	uint16_t io_oldest;
 	bool batch_active;
@@ -179,7 +200,7 @@ static inline uint16_t vq_next_id(const struct uvio_vq *vq, uint16_t id)
 }
 
 /*
- * IN_ORDER (spec 2.7.8.?, 2.8.?): one used entry may stand for every buffer
+ * IN_ORDER (spec 2.7.9, 2.8.8): one used entry may stand for every buffer
  * up to and including its id (DPDK's vhost closes a whole packed tx burst
  * so). The buffers before it were filled completely, so they complete with
  * their whole writable length. This takes up to max of the open batch in

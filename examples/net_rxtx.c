@@ -353,12 +353,15 @@ static int run(const struct args *a, struct port *p, uint64_t *ns)
 		if (deadline && now_ns() >= deadline)
 			break;
 		why = uvio_net_queue_error(p->net, 0);
-		if (*why) {
-			fprintf(stderr, PROG ": queue pair 0 broke: %s\n", why);
-			return -1;
-		}
+		if (*why)
+			break;
 	}
 	*ns = first ? now_ns() - first : 0;
+	why = uvio_net_queue_error(p->net, 0);
+	if (*why) {
+		fprintf(stderr, PROG ": queue pair 0 broke: %s\n", why);
+		return -1;
+	}
 	return tx_drain(p);
 }
 

@@ -81,7 +81,9 @@ $(BUILD)/libuvio.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-# The objects are built -fvisibility=hidden; lib/uvio.map lists the ABI.
+# The objects are built -fvisibility=hidden, and the public headers push
+# default visibility around their declarations (a version script alone cannot
+# export a hidden symbol); lib/uvio.map lists the ABI and versions it.
 $(BUILD)/libuvio.so: $(LIB_OBJS) lib/uvio.map
 	$(LINK) -shared -Wl,--version-script=lib/uvio.map -Wl,-soname,libuvio.so.$(SOMAJOR) -o $@ $(LIB_OBJS) $(LDLIBS)
 
@@ -198,7 +200,7 @@ man: $(MAN_PAGES)
 $(BUILD)/man/%.1: $(BUILD)/%
 	@mkdir -p $(dir $@)
 	@command -v help2man >/dev/null || { echo "man: help2man is missing: apt-get install help2man (or tools/install-deps build)" >&2; exit 1; }
-	help2man --no-info --no-discard-stderr -n '$(DESC_$*)' -o $@ ./$<
+	help2man --no-info --no-discard-stderr -n '$(DESC_$*)' -o $@ $(abspath $<)
 
 install: lib apps man
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/uvio $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

@@ -27,6 +27,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default)
 
 struct uvio_blk;
 struct uvio_blk_queue;
@@ -165,6 +166,7 @@ int uvio_blk_discard_sync(struct uvio_blk_queue *q, uint64_t offset,
 			  uint64_t len);
 int uvio_blk_get_id_sync(struct uvio_blk_queue *q, char id[21]);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -24,6 +24,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default)
 
 /*
  * A transport's operations. `t` is the transport's own state. Each op that
@@ -225,6 +226,7 @@ int uvio_dev_reinit(struct uvio_dev *dev,
 		    void (*on_unused)(void *ctx, uint16_t q, void *cookie),
 		    void *ctx);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

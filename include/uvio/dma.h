@@ -31,6 +31,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default)
 
 enum uvio_iova_mode {
 	UVIO_IOVA_UNSET = 0,
@@ -142,6 +143,7 @@ unsigned uvio_pool_get_bulk(struct uvio_pool *pool,
 void uvio_pool_put_bulk(struct uvio_pool *pool, struct uvio_pool_cache *cache,
 			void *const *objs, unsigned n);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

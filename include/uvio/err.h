@@ -14,6 +14,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default)
 
 #define UVIO_ERR_MSG_MAX 256
 
@@ -29,6 +30,7 @@ int uvio_err_set(struct uvio_err *err, int code, const char *fmt, ...)
 /* Clear `err` (may be NULL). */
 void uvio_err_clear(struct uvio_err *err);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

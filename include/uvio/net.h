@@ -27,6 +27,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default)
 
 /* ---- packets ---- */
 
@@ -239,6 +240,7 @@ int uvio_net_get_stats(const struct uvio_net *net, uint16_t q,
 int uvio_net_get_xstats(const struct uvio_net *net, const char **names,
 			uint64_t *values, unsigned max);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -20,6 +20,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default)
 
 #define UVIO_PCI_ADDR_LEN 16  /* "dddd:bb:dd.f" + NUL */
 
@@ -156,6 +157,7 @@ bool uvio_pci_is_removed(const struct uvio_dev *dev);
  */
 int uvio_pci_release(struct uvio_dev *dev);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

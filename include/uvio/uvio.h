@@ -19,6 +19,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default)
 
 /*
  * Open a device by its name:
@@ -43,6 +44,7 @@ int uvio_open(const char *spec, struct uvio_dev **out, struct uvio_err *err);
  */
 int uvio_spec_check(const char *spec, struct uvio_err *err);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -11,6 +11,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default)
 
 #define UVIO_VERSION_MAJOR 0
 #define UVIO_VERSION_MINOR 2
@@ -20,6 +21,7 @@ extern "C" {
 /* "MAJOR.MINOR.PATCH" of the library. Thread safety: any thread. */
 const char *uvio_version(void);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

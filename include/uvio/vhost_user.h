@@ -53,6 +53,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default)
 
 struct uvio_vhost_user_opts {
 	const char *path;       /* the unix socket */
@@ -113,6 +114,7 @@ bool uvio_vhost_user_connected(const struct uvio_dev *dev);
 int uvio_vhost_user_reconnect(struct uvio_dev *dev, int timeout_ms,
 			      struct uvio_err *err);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

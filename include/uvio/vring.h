@@ -30,6 +30,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default)
 
 struct uvio_vq;
 
@@ -161,6 +162,7 @@ const char *uvio_vq_error(const struct uvio_vq *vq);
  * every later call fails fast with -EIO. */
 void uvio_vq_set_broken(struct uvio_vq *vq, const char *why);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

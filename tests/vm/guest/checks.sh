@@ -220,10 +220,34 @@ scen_group() {
     ck "open: the group is viable now" uvio-vmtest --bdf "$r1"
 }
 
+# 1G pages: the guest booted with one (hugepagesz=1G hugepages=1), since
+# the kernel rarely finds a free 1G range once it runs.
+huge_1g() {
+    if [ ! -d /sys/kernel/mm/hugepages/hugepages-1048576kB ]; then
+        ck_err "devbind: no 1G pages on this CPU" "no 1G hugepages on this CPU" \
+            uvio-devbind --hugepages 1 --pagesize 1G
+        return
+    fi
+    # /dev/hugepages holds the 2M pages: 1G ones get a mount of their own
+    ck "devbind: --hugepages 1 --pagesize 1G mounts /dev/hugepages-1G" \
+        sh -c "uvio-devbind --hugepages 1 --pagesize 1G | grep -qx '1 1G hugepages reserved, hugetlbfs on /dev/hugepages-1G' &&
+               grep -q ' /dev/hugepages-1G hugetlbfs .*pagesize=1024M' /proc/mounts"
+    ck "devbind: --show: one 1G page, both mounts" \
+        sh -c "uvio-devbind --show >/tmp/show.out &&
+               grep -q '^all *1G *1 *1 *1G\$' /tmp/show.out &&
+               grep -q '^hugetlbfs on /dev/hugepages-1G (1G pages)\$' /tmp/show.out"
+    ck "devbind: --clear --pagesize 1G" uvio-devbind --clear --pagesize 1G
+    meminfo_is "devbind: --clear --pagesize 1G in /proc/meminfo" Hugetlb 0
+    ck_err "devbind: 8 1G pages do not fit: says how many did" \
+        "of 8 1G hugepages could be reserved" uvio-devbind --hugepages 8 --pagesize 1G
+    uvio-devbind --clear --pagesize 1G
+}
+
 # Booted with --hugepages 0.
 scen_hugepages() {
     B=$(vm_bdf blk0)
     n0=/sys/devices/system/node/node0/hugepages/hugepages-2048kB
+    huge_1g
     ck "devbind: bind blk" uvio-devbind --bind vfio-pci "$B"
     ck_err "open: no hugepages" "uvio-devbind --hugepages" uvio-vmtest --bdf "$B"
     ck "devbind: --hugepages=32" uvio-devbind --hugepages=32
@@ -246,24 +270,6 @@ scen_hugepages() {
     meminfo_is "devbind: --clear --node 0 in /proc/meminfo" HugePages_Total 0
     ck_err "devbind: no such node" "no NUMA node 9 (nodes here: 0)" \
         uvio-devbind --hugepages 1 --node 9
-    if [ -d /sys/kernel/mm/hugepages/hugepages-1048576kB ]; then
-        # /dev/hugepages holds the 2M pages: 1G ones get a mount of their own
-        ck "devbind: --hugepages 1 --pagesize 1G mounts /dev/hugepages-1G" \
-            sh -c "uvio-devbind --hugepages 1 --pagesize 1G | grep -qx '1 1G hugepages reserved, hugetlbfs on /dev/hugepages-1G' &&
-                   grep -q ' /dev/hugepages-1G hugetlbfs .*pagesize=1024M' /proc/mounts"
-        meminfo_is "devbind: --pagesize 1G in /proc/meminfo" Hugetlb 1048576
-        ck "devbind: --show: one 1G page, both mounts" \
-            sh -c "uvio-devbind --show >/tmp/show.out &&
-                   grep -q '^all *1G *1 *1 *1G\$' /tmp/show.out &&
-                   grep -q '^hugetlbfs on /dev/hugepages-1G (1G pages)\$' /tmp/show.out"
-        ck_err "devbind: 8 1G pages do not fit: says how many did" \
-            "of 8 1G hugepages could be reserved" uvio-devbind --hugepages 8 --pagesize 1G
-        ck "devbind: --clear --pagesize 1G" uvio-devbind --clear --pagesize 1G
-        meminfo_is "devbind: --clear --pagesize 1G in /proc/meminfo" Hugetlb 0
-    else
-        ck_err "devbind: no 1G pages on this CPU" "no 1G hugepages on this CPU" \
-            uvio-devbind --hugepages 1 --pagesize 1G
-    fi
     ck_err "devbind: no such page size" "no 4M hugepages on this CPU" \
         uvio-devbind --hugepages 1 --pagesize 4M
 }

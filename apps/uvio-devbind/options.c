@@ -154,7 +154,7 @@ static int parse(struct db_opts *o, int argc, char **argv)
 		}
 		rc = c == OPT_PAGESIZE || c == OPT_NODE ? 0 : set_action(o, c);
 		if (!rc)
-			rc = optarg ? parse_value(o, c, optarg) : 0;
+			rc = parse_value(o, c, optarg);
 		if (rc)
 			return rc;
 	}

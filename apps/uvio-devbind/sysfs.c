@@ -31,9 +31,8 @@ int db_fail(const char *fmt, ...)
 
 int db_read_u64(const char *path, uint64_t *val)
 {
-	char buf[64], *nl;
+	char buf[64];
 	FILE *f = fopen(path, "re");
-	int rc;
 
 	if (!f)
 		return -errno;
@@ -42,10 +41,8 @@ int db_read_u64(const char *path, uint64_t *val)
 		return -EIO;
 	}
 	fclose(f);
-	nl = buf + strcspn(buf, "\n");
-	*nl = '\0';
-	rc = cli_parse_uint(buf, 0, UINT64_MAX, val);
-	return rc;
+	buf[strcspn(buf, "\n")] = '\0';
+	return cli_parse_uint(buf, 0, UINT64_MAX, val);
 }
 
 bool db_is_dir(const char *path)

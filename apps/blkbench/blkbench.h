@@ -64,7 +64,7 @@ struct bb_result {
 	unsigned reconnects;     /* --reconnect: times the device came back */
 };
 
-/* How the engine learns that a vhost-user back-end went away and brings it
+/* How the engine learns that a device's back-end went away and brings it
  * back; the unit tests put a model device behind it. */
 struct bb_link {
 	/* The queues broke because the back-end went away (lock-free, any
@@ -75,8 +75,8 @@ struct bb_link {
 			 struct uvio_err *err);
 };
 
-/* uvio_vhost_user_connected / uvio_vhost_user_reconnect. */
-extern const struct bb_link bb_vhost_user_link;
+/* uvio_dev_connected / uvio_dev_reconnect. */
+extern const struct bb_link bb_dev_link;
 
 static inline uint64_t bb_now_ns(void)
 {
@@ -89,7 +89,7 @@ static inline uint64_t bb_now_ns(void)
 void bb_counters_merge(struct bb_counters *dst, const struct bb_counters *src);
 
 /* engine.c: run the workload; 0, or 1 when it could not run at all.
- * `link` NULL: bb_vhost_user_link. */
+ * `link` NULL: bb_dev_link. */
 int bb_run_workload(const struct bb_opts *o, struct uvio_blk *blk,
 		    const struct bb_link *link, struct bb_result *res);
 

@@ -4,7 +4,7 @@
  * worker thread with its own buffers, print progress every second while
  * they run, then add up what they did. Every 100 ms the control thread
  * also looks at the device: removed (-ENODEV), it lets go and stops; a
- * vhost-user back-end gone (-ERESTART) with --reconnect, it waits for
+ * back-end gone (-ERESTART) with --reconnect, it waits for
  * every running worker to park, reconnects, reinits and lets them go on.
  */
 #include <errno.h>
@@ -14,9 +14,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <uvio/dev.h>
 #include <uvio/dma.h>
-#include <uvio/pci.h>
-#include <uvio/vhost_user.h>
 
 #include "blockhdr.h"
 #include "engine.h"
@@ -36,19 +35,18 @@ static void on_signal(int sig)
 	interrupted = 1;
 }
 
-static bool vu_lost(struct uvio_blk *blk)
+/* A transport without a back-end to lose is always connected. */
+static bool dev_lost(struct uvio_blk *blk)
 {
-	struct uvio_dev *dev = uvio_blk_dev(blk);
-
-	return uvio_dev_is_vhost_user(dev) && !uvio_vhost_user_connected(dev);
+	return !uvio_dev_connected(uvio_blk_dev(blk));
 }
 
-static int vu_reconnect(struct uvio_blk *blk, int timeout_ms, struct uvio_err *err)
+static int dev_reconnect(struct uvio_blk *blk, int timeout_ms, struct uvio_err *err)
 {
-	return uvio_vhost_user_reconnect(uvio_blk_dev(blk), timeout_ms, err);
+	return uvio_dev_reconnect(uvio_blk_dev(blk), timeout_ms, err);
 }
 
-const struct bb_link bb_vhost_user_link = { vu_lost, vu_reconnect };
+const struct bb_link bb_dev_link = { dev_lost, dev_reconnect };
 
 void bb_counters_merge(struct bb_counters *dst, const struct bb_counters *src)
 {
@@ -233,7 +231,7 @@ static uint64_t failed_since(struct bb_shared *sh)
 /*
  * The back-end went away (uvio_blk_check says -ERESTART). Once every worker
  * still running has parked, none is inside a uvio_blk_* call: bring the
- * device back (uvio/vhost_user.h) and let them go on with the new queues.
+ * device back (uvio_dev_reconnect) and let them go on with the new queues.
  * Called with park_lock held.
  */
 static void bring_back(struct bb_shared *sh)
@@ -290,10 +288,10 @@ static void check_parked(struct bb_shared *sh)
 
 /*
  * Is the device still there? Gone (hot-unplugged, unbound), let go of it at
- * once so that the kernel can finish (uvio/pci.h, "Removal"), and stop. The
+ * once so that the kernel can finish (uvio_dev_release), and stop. The
  * release breaks the queues: what is in flight fails at the workers' next
  * poll. `removed` is set first, so that they say nothing of it. A
- * vhost-user back-end that went away is waited for with --reconnect.
+ * back-end that went away is waited for with --reconnect.
  */
 static void check_device(struct bb_shared *sh)
 {
@@ -309,7 +307,7 @@ static void check_device(struct bb_shared *sh)
 	}
 	__atomic_store_n(&sh->removed, 1, __ATOMIC_RELAXED);
 	stop_run(sh);
-	uvio_pci_release(uvio_blk_dev(sh->blk));
+	uvio_dev_release(uvio_blk_dev(sh->blk));
 }
 
 /* Watch the workers: progress each second, SIGINT, the device, the end. */
@@ -426,7 +424,7 @@ int bb_run_workload(const struct bb_opts *o, struct uvio_blk *blk,
 		    const struct bb_link *link, struct bb_result *res)
 {
 	struct bb_shared sh = { .o = o, .blk = blk, .print_budget = DETAIL_LINES,
-				.link = link ? link : &bb_vhost_user_link,
+				.link = link ? link : &bb_dev_link,
 				.active = o->queues, .nworkers = o->queues };
 	struct bb_worker *ws = calloc(o->queues, sizeof(*ws));
 	struct sigaction sa = { .sa_handler = on_signal };

@@ -38,8 +38,8 @@ struct bb_opts {
 	enum bb_op op;            /* a single command instead of a workload */
 	bool unmap;
 	bool no_huge;             /* DMA memory from 4K pinned pages */
-	double reconnect;         /* seconds to wait for a vhost-user back-end
-				   * that went away; 0 = give up at once */
+	double reconnect;         /* seconds to wait for a back-end that went
+				   * away; 0 = give up at once */
 	bool help;
 	bool version;
 };

@@ -5,12 +5,12 @@
  * buffers and its counters; it shares only the stop flag, the latency log,
  * the budget of detail lines and, with --reconnect, the parking place.
  *
- * --reconnect: when a vhost-user back-end goes away the library breaks
+ * --reconnect: when a device's back-end goes away the library breaks
  * every queue; the poll that says so (-EIO) has already run the callbacks
  * of everything in flight with -EIO. Those requests are counted as errors,
  * kept on the worker's redo list with their buffers as they were, and the
  * worker parks: it must not touch its queue until the control thread has
- * reconnected and reinit the device (uvio/vhost_user.h). Then it takes the
+ * reconnected and reinit the device (uvio_dev_reconnect). Then it takes the
  * new queue and sends the redo list first.
  */
 #include <errno.h>
@@ -388,7 +388,7 @@ void *bb_worker_main(void *arg)
 			park(w);
 			continue;
 		}
-		/* A removed device breaks every queue (uvio_pci_release): the
+		/* A removed device breaks every queue (uvio_dev_release): the
 		 * engine reports that once. */
 		if (n < 0 && LD(&w->sh->removed))
 			stop_all(w);

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include <uvio/dev.h>
 #include <uvio/net.h>
-#include <uvio/vhost_user.h>
 
 #include "pktfwd.h"
 
@@ -31,8 +31,8 @@ static uint64_t wall_ns(void)
 
 bool pf_port_lost(const struct pf_ctx *ctx, unsigned p)
 {
-	return ctx->o.reconnect > 0 && ctx->port[p].vhost_user &&
-	       !uvio_vhost_user_connected(uvio_net_dev(ctx->port[p].net));
+	return ctx->o.reconnect > 0 && ctx->port[p].can_reconnect &&
+	       !uvio_dev_connected(uvio_net_dev(ctx->port[p].net));
 }
 
 /* A queue broke (the driver says why): stop everything, exit 1; unless

@@ -3,7 +3,7 @@
  * pktfwd: forward, generate or check packets on uvio virtio-net ports.
  * The main thread parses, opens, starts one polling thread per queue, then
  * only watches the clock, the signals, the stats and the devices, and
- * reports. A vhost-user back-end that went away is brought back here
+ * reports. A back-end that went away (vhost-user's) is brought back here
  * (--reconnect): the threads park, the port reconnects and reinits, they
  * go on.
  */
@@ -13,9 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <uvio/dev.h>
 #include <uvio/net.h>
-#include <uvio/pci.h>
-#include <uvio/vhost_user.h>
 
 #include "../common/cli.h"
 #include "pktfwd.h"
@@ -65,8 +64,8 @@ static int reconnect(struct uvio_dev *dev, struct uvio_err *err)
 	for (;;) {
 		uint64_t t0 = pf_now_ns(), left_ms = t0 < end ? (end - t0) / 1000000 : 0;
 
-		rc = uvio_vhost_user_reconnect(dev, left_ms < RECONNECT_TRY_MS ?
-					       (int)left_ms + 1 : RECONNECT_TRY_MS, err);
+		rc = uvio_dev_reconnect(dev, left_ms < RECONNECT_TRY_MS ?
+					(int)left_ms + 1 : RECONNECT_TRY_MS, err);
 		if (!rc || atomic_load(&ctx.stop) || pf_now_ns() >= end)
 			return rc;
 		if (pf_now_ns() - t0 < RECONNECT_PAUSE_NS)
@@ -84,7 +83,7 @@ static uint64_t port_lost(unsigned p)
 }
 
 /*
- * Port p's vhost-user back-end went away (its status says NEEDS_RESET):
+ * Port p's back-end went away (its status says NEEDS_RESET):
  * park every thread (reinit wants nobody in uvio_net_* calls, and each
  * thread owns a queue pair of every port), reconnect, reinit, go on.
  * Frames the port had taken and not sent are counted as lost. False when
@@ -136,16 +135,16 @@ static bool bring_back(unsigned p)
 
 /*
  * Are the devices still there? One that is gone (hot-unplugged, unbound) is
- * let go of at once, so that the kernel can finish (uvio/pci.h, "Removal"),
- * and everything stops. A vhost-user back-end that went away is waited
- * for with --reconnect.
+ * let go of at once, so that the kernel can finish (uvio_dev_release), and
+ * everything stops. A back-end that went away, on a transport that can
+ * reconnect, is waited for with --reconnect.
  */
 static void check_devices(void)
 {
 	for (unsigned p = 0; p < ctx.nports; p++) {
 		int status = uvio_net_check(ctx.port[p].net);
 
-		if (status == -ERESTART && ctx.park_on && ctx.port[p].vhost_user) {
+		if (status == -ERESTART && ctx.park_on && ctx.port[p].can_reconnect) {
 			if (!bring_back(p))
 				return;
 			continue;
@@ -155,7 +154,7 @@ static void check_devices(void)
 		removed = ctx.port[p].name;
 		atomic_store(&ctx.failed, true);
 		atomic_store(&ctx.stop, true);
-		uvio_pci_release(uvio_net_dev(ctx.port[p].net));
+		uvio_dev_release(uvio_net_dev(ctx.port[p].net));
 		fprintf(stderr, "pktfwd: %s: device removed\n", ctx.port[p].name);
 	}
 }

@@ -75,8 +75,8 @@ struct pf_opts {
 	unsigned flows;
 	bool fill_headers;          /* txonly: write the headers only (--fill) */
 	bool no_check;              /* rxonly: count frames without reading them */
-	double reconnect;           /* seconds to wait for a vhost-user
-				     * back-end that went away; 0 = give up */
+	double reconnect;           /* seconds to wait for a back-end that
+				     * went away; 0 = give up */
 	uint16_t vlans[PF_MAX_VLANS]; /* --vlan: added to every port's filter */
 	unsigned nvlans;
 };
@@ -280,7 +280,7 @@ struct pf_port {
 	unsigned mtu;
 	unsigned queue_pairs;
 	bool tx_csum;               /* checksum offload in effect */
-	bool vhost_user;
+	bool can_reconnect;         /* its transport can (uvio_dev_can_reconnect) */
 	atomic_bool resetting;      /* being reconnected: threads count lost tx */
 	unsigned reconnects;
 	/* The link as the main thread last read it (every 100 ms): a config
@@ -289,8 +289,8 @@ struct pf_port {
 	uint32_t link_mbps;         /* UINT32_MAX unknown */
 };
 
-/* The back-end of a vhost-user port went away (and --reconnect waits for
- * it): its queues are broken but that is not a failure. Lock-free. */
+/* The back-end of port p went away (and --reconnect waits for it): its
+ * queues are broken but that is not a failure. Lock-free. */
 bool pf_port_lost(const struct pf_ctx *ctx, unsigned p);
 
 /* One thread's counters, per port, read by the stats line. */

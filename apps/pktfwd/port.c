@@ -116,7 +116,7 @@ static int port_open(struct pf_ctx *ctx, struct pf_port *p)
 	char want[64], got[64], link[48];
 	int rc;
 
-	p->vhost_user = uvio_dev_is_vhost_user(p->dev);
+	p->can_reconnect = uvio_dev_can_reconnect(p->dev);
 	rc = uvio_net_open(p->dev, &no, &p->net, &err);
 
 	p->dev = NULL;                          /* the net device owns it */

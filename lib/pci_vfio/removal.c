@@ -41,6 +41,12 @@
  * atomic loads and calls only mmap, mremap, munmap, write, sigaction and
  * raise, all async-signal-safe system calls (and memset, safe since
  * POSIX.1-2016).
+ *
+ * This file is the bottom of that story and calls nothing else in the
+ * folder: the config-space check and the release of a bus are pci_bus.c's
+ * (uvio_pci_bus_poll_removed, uvio_pci_bus_release), the calls on a device
+ * are open.c's and lib/vring/dev_recover.c's (uvio_dev_release), and the
+ * VFIO request eventfd comes through the bus op request_eventfd.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -28,6 +28,7 @@
 #include <uvio/uvio.h>
 
 #define PROG "blk_queue_loop"
+#include "example.h"
 #define MAX_QD 1024u
 #define MAX_BS (2u << 20)     /* one hugepage: one contiguous DMA block */
 #define DRAIN_NS 5000000000ull /* what a healthy device needs, many times over */
@@ -86,28 +87,9 @@ static void usage(FILE *f)
 		MAX_QD);
 }
 
-static int usage_error(const char *what, const char *arg)
-{
-	fprintf(stderr, PROG ": %s%s%s; try " PROG " --help\n", what,
-		arg ? ": " : "", arg ? arg : "");
-	return 2;
-}
-
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return errno || *end || *out > max ? -1 : 0;
-}
-
 static int parse_opt(int c, const char *arg, struct args *a)
 {
 	uint64_t v;
-	char *end;
 
 	switch (c) {
 	case 'q':
@@ -125,9 +107,7 @@ static int parse_opt(int c, const char *arg, struct args *a)
 			return usage_error("--count wants a number above 0", arg);
 		return -1;
 	case 's':
-		errno = 0;
-		a->seconds = strtod(arg, &end);
-		if (errno || *end || end == arg || !(a->seconds > 0 && a->seconds < 1e6))
+		if (parse_seconds(arg, &a->seconds))
 			return usage_error("--seconds wants a time above 0", arg);
 		return -1;
 	case 'v':
@@ -351,18 +331,6 @@ static void report(const struct loop *l, int ms)
 		       " mismatched\n", l->completed, l->mismatches);
 	if (interrupted)
 		printf(PROG ": stopped by SIGINT\n");
-}
-
-static int open_blk(const char *spec, struct uvio_blk **blk)
-{
-	struct uvio_err err = { 0 };
-	struct uvio_dev *dev;
-
-	if (uvio_open(spec, &dev, &err) || uvio_blk_open(dev, NULL, blk, &err)) {
-		fprintf(stderr, PROG ": %s\n", err.msg);
-		return -1;
-	}
-	return 0;
 }
 
 int main(int argc, char **argv)

@@ -23,6 +23,7 @@
 #include <uvio/uvio.h>
 
 #define PROG "blk_sync_read"
+#include "example.h"
 #define SECTOR_SIZE 512u    /* virtio-blk counts in 512-byte sectors (spec 5.2.6) */
 /* 2 MiB: uvio_dma_alloc keeps a block of up to one hugepage contiguous,
  * and the driver splits it at the device's size_max and seg_max. */
@@ -45,25 +46,6 @@ static void usage(FILE *f)
 		"  -h, --help       this text\n"
 		"Exit status: 0 read (and matched), 1 an error or a mismatch, 2 usage.\n",
 		MAX_SECTORS);
-}
-
-static int usage_error(const char *what, const char *arg)
-{
-	fprintf(stderr, PROG ": %s%s%s; try " PROG " --help\n", what,
-		arg ? ": " : "", arg ? arg : "");
-	return 2;
-}
-
-/* A whole unsigned number (decimal, or 0x hex) up to max. */
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*out = strtoull(s, &end, s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10);
-	return errno || *end || *out > max ? -1 : 0;
 }
 
 /* -1: go on; otherwise the exit status (help, or a usage error). */
@@ -103,19 +85,6 @@ static int parse_args(int argc, char **argv, struct args *a)
 	if (parse_u64(argv[optind + 2], MAX_SECTORS, &a->count) || !a->count)
 		return usage_error("COUNT wants 1-4096 sectors", argv[optind + 2]);
 	return -1;
-}
-
-static int open_blk(const char *spec, struct uvio_blk **blk)
-{
-	struct uvio_err err = { 0 };
-	struct uvio_dev *dev;
-
-	/* uvio_blk_open takes the device over, and closes it when it fails. */
-	if (uvio_open(spec, &dev, &err) || uvio_blk_open(dev, NULL, blk, &err)) {
-		fprintf(stderr, PROG ": %s\n", err.msg);
-		return -1;
-	}
-	return 0;
 }
 
 /* The driver refuses a misaligned or out-of-range read with a bare errno;

@@ -29,6 +29,7 @@
 #include <uvio/uvio.h>
 
 #define PROG "net_rxtx"
+#include "example.h"
 #define BURST 32
 /* The pool holds both rings (QEMU's largest is 1024 entries), the cache
  * (up to twice its size) and a burst in our hands. */
@@ -82,28 +83,9 @@ static void usage(FILE *f)
 		MIN_FRAME, MAX_FRAME);
 }
 
-static int usage_error(const char *what, const char *arg)
-{
-	fprintf(stderr, PROG ": %s%s%s; try " PROG " --help\n", what,
-		arg ? ": " : "", arg ? arg : "");
-	return 2;
-}
-
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return errno || *end || *out > max ? -1 : 0;
-}
-
 static int parse_opt(int c, const char *arg, struct args *a)
 {
 	uint64_t v;
-	char *end;
 
 	switch (c) {
 	case 'm':
@@ -121,9 +103,7 @@ static int parse_opt(int c, const char *arg, struct args *a)
 			return usage_error("--count wants a number above 0", arg);
 		return -1;
 	case 's':
-		errno = 0;
-		a->seconds = strtod(arg, &end);
-		if (errno || *end || end == arg || !(a->seconds > 0 && a->seconds < 1e6))
+		if (parse_seconds(arg, &a->seconds))
 			return usage_error("--seconds wants a time above 0", arg);
 		return -1;
 	case 'z':

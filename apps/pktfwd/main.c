@@ -206,6 +206,66 @@ static void watch(void)
 	}
 }
 
+/* Ports, then the capture file; 0, or -1 when one could not be had. */
+static int set_up(void)
+{
+	char err[PF_ERR_MAX];
+
+	if (pf_ports_open(&ctx))
+		return -1;
+	if (ctx.o.pcap) {
+		if (pf_pcap_open(&ctx.pcap, ctx.o.pcap, PF_PCAP_SNAPLEN,
+				 ctx.o.pcap_count, err, sizeof(err))) {
+			fprintf(stderr, "pktfwd: %s\n", err);
+			return -1;
+		}
+		ctx.pcap_on = true;
+	}
+	return 0;
+}
+
+/* Why the threads stopped early, for the summary's result. */
+static void note_why(void)
+{
+	if (removed && ctx.thr && !ctx.thr[0].error[0])
+		snprintf(ctx.thr[0].error, sizeof(ctx.thr[0].error),
+			 "%s: device removed", removed);
+	if (gave_up[0] && ctx.thr && !ctx.thr[0].error[0])
+		snprintf(ctx.thr[0].error, sizeof(ctx.thr[0].error), "%.250s", gave_up);
+}
+
+/* Start the threads, watch them, stop them, report: the exit status. */
+static int run(void)
+{
+	int status;
+
+	if (pf_threads_start(&ctx)) {
+		fprintf(stderr, "pktfwd: cannot start the polling threads\n");
+		atomic_store(&ctx.failed, true);
+	} else {
+		watch();
+	}
+	pf_threads_join(&ctx);
+	if (ctx.o.mode != PF_RXONLY && !removed)
+		sleep_ns(LINGER_NS);
+	note_why();
+	status = pf_summary(&ctx, stdout);
+	return atomic_load(&ctx.failed) ? 1 : status;
+}
+
+static int tear_down(int status)
+{
+	if (ctx.pcap_on && pf_pcap_close(&ctx.pcap)) {
+		fprintf(stderr, "pktfwd: writing %s failed\n", ctx.o.pcap);
+		status = 1;
+	}
+	pf_ports_close(&ctx);
+	for (unsigned q = 0; ctx.thr && q < ctx.nthreads; q++)
+		pf_checker_fini(&ctx.thr[q].ck);
+	free(ctx.thr);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	char err[PF_ERR_MAX];
@@ -221,44 +281,8 @@ int main(int argc, char **argv)
 	if (rc)
 		return cli_usage_error("pktfwd", "%s", err);
 	handle_signals();
-	if (pf_ports_open(&ctx))
-		goto out;
-	if (ctx.o.pcap) {
-		if (pf_pcap_open(&ctx.pcap, ctx.o.pcap, PF_PCAP_SNAPLEN,
-				 ctx.o.pcap_count, err, sizeof(err))) {
-			fprintf(stderr, "pktfwd: %s\n", err);
-			goto out;
-		}
-		ctx.pcap_on = true;
-	}
-	if (atomic_load(&ctx.stop))         /* a signal during set-up */
-		goto out;
-	if (pf_threads_start(&ctx)) {
-		fprintf(stderr, "pktfwd: cannot start the polling threads\n");
-		atomic_store(&ctx.failed, true);
-	} else {
-		watch();
-	}
-	pf_threads_join(&ctx);
-	if (ctx.o.mode != PF_RXONLY && !removed)
-		sleep_ns(LINGER_NS);
-	/* Why the threads stopped early, for the summary's result. */
-	if (removed && ctx.thr && !ctx.thr[0].error[0])
-		snprintf(ctx.thr[0].error, sizeof(ctx.thr[0].error),
-			 "%s: device removed", removed);
-	if (gave_up[0] && ctx.thr && !ctx.thr[0].error[0])
-		snprintf(ctx.thr[0].error, sizeof(ctx.thr[0].error), "%.250s", gave_up);
-	status = pf_summary(&ctx, stdout);
-	if (atomic_load(&ctx.failed))
-		status = 1;
-out:
-	if (ctx.pcap_on && pf_pcap_close(&ctx.pcap)) {
-		fprintf(stderr, "pktfwd: writing %s failed\n", ctx.o.pcap);
-		status = 1;
-	}
-	pf_ports_close(&ctx);
-	for (unsigned q = 0; ctx.thr && q < ctx.nthreads; q++)
-		pf_checker_fini(&ctx.thr[q].ck);
-	free(ctx.thr);
-	return status;
+	/* After a signal during set-up nothing runs. */
+	if (!set_up() && !atomic_load(&ctx.stop))
+		status = run();
+	return tear_down(status);
 }

@@ -100,6 +100,27 @@ static int port_vlans(struct pf_port *p, const struct pf_opts *o)
 	return 0;
 }
 
+/* What the port came up with, on stderr: one line, and one more when the
+ * device did not give every offload asked for. */
+static void port_describe(const struct pf_port *p, const struct pf_opts *o,
+			  const struct uvio_net_info *in)
+{
+	char want[64], got[64], link[48];
+
+	if ((in->offloads & o->offloads) != o->offloads)
+		fprintf(stderr, "pktfwd: %s: offloads asked %s, in effect %s\n",
+			p->name, off_names(o->offloads, want, sizeof(want)),
+			off_names(in->offloads, got, sizeof(got)));
+	fprintf(stderr, "pktfwd: %s: %02x:%02x:%02x:%02x:%02x:%02x mtu %u, "
+		"%s, %u queue pair%s of %u/%u, %s rings, offloads %s\n", p->name,
+		p->mac[0], p->mac[1], p->mac[2], p->mac[3], p->mac[4], p->mac[5],
+		p->mtu, pf_link_text(p, link, sizeof(link)),
+		in->queue_pairs, in->queue_pairs == 1 ? "" : "s",
+		in->rx_queue_size, in->tx_queue_size,
+		in->packed ? "packed" : "split",
+		off_names(in->offloads, got, sizeof(got)));
+}
+
 /* The device is already open (p->dev); this makes it a virtio-net port. */
 static int port_open(struct pf_ctx *ctx, struct pf_port *p)
 {
@@ -112,8 +133,6 @@ static int port_open(struct pf_ctx *ctx, struct pf_port *p)
 	};
 	const struct uvio_net_info *in;
 	struct uvio_err err = {0};
-	const char *name = p->name;
-	char want[64], got[64], link[48];
 	int rc;
 
 	p->can_reconnect = uvio_dev_can_reconnect(p->dev);
@@ -131,24 +150,13 @@ static int port_open(struct pf_ctx *ctx, struct pf_port *p)
 	p->tx_csum = in->offloads & UVIO_NET_OFF_TX_CSUM;
 	if (in->queue_pairs < o->queues) {
 		fprintf(stderr, "pktfwd: %s: --queues %u, but the device gives "
-			"%u (max %u%s); use --queues %u\n", name, o->queues,
+			"%u (max %u%s); use --queues %u\n", p->name, o->queues,
 			in->queue_pairs, in->max_queue_pairs,
 			in->ctrl_vq ? "" : ", no control queue", in->queue_pairs);
 		return -1;
 	}
-	if ((in->offloads & o->offloads) != o->offloads)
-		fprintf(stderr, "pktfwd: %s: offloads asked %s, in effect %s\n",
-			name, off_names(o->offloads, want, sizeof(want)),
-			off_names(in->offloads, got, sizeof(got)));
 	pf_port_link_changed(p);
-	fprintf(stderr, "pktfwd: %s: %02x:%02x:%02x:%02x:%02x:%02x mtu %u, "
-		"%s, %u queue pair%s of %u/%u, %s rings, offloads %s\n", name,
-		p->mac[0], p->mac[1], p->mac[2], p->mac[3], p->mac[4], p->mac[5],
-		p->mtu, pf_link_text(p, link, sizeof(link)),
-		in->queue_pairs, in->queue_pairs == 1 ? "" : "s",
-		in->rx_queue_size, in->tx_queue_size,
-		in->packed ? "packed" : "split",
-		off_names(in->offloads, got, sizeof(got)));
+	port_describe(p, o, in);
 	if (o->promisc >= 0 && port_promisc(p, o->promisc == 1))
 		return -1;
 	return port_vlans(p, o);

@@ -420,6 +420,64 @@ static int run_workers(struct bb_shared *sh, struct bb_worker *ws, unsigned n,
 	return rc ? 1 : 0;
 }
 
+/* The locks, and the condition the workers park on (on CLOCK_MONOTONIC,
+ * as park()'s deadlines). */
+static void shared_init(struct bb_shared *sh)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&sh->latlock, NULL);
+	pthread_mutex_init(&sh->park_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&sh->park_cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+static void shared_fini(struct bb_shared *sh)
+{
+	pthread_mutex_destroy(&sh->latlock);
+	pthread_cond_destroy(&sh->park_cv);
+	pthread_mutex_destroy(&sh->park_lock);
+}
+
+/* The latency log and every worker; 0, or 1 with a line on stderr. */
+static int set_up(struct bb_shared *sh, struct uvio_blk *blk)
+{
+	const struct bb_opts *o = sh->o;
+
+	if (o->latency_log && !(sh->latlog = fopen(o->latency_log, "w"))) {
+		fprintf(stderr, "blkbench: %s: %s\n", o->latency_log, strerror(errno));
+		return 1;
+	}
+	for (unsigned i = 0; i < sh->nworkers; i++) {
+		int e = worker_init(&sh->ws[i], sh, blk, i);
+
+		if (e) {
+			fprintf(stderr, "blkbench: queue %u set-up failed: %s\n", i,
+				strerror(-e));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Every worker set up, even in part, then the log: 1 when the log could
+ * not be written. */
+static int tear_down(struct bb_shared *sh)
+{
+	int rc = 0;
+
+	for (unsigned i = 0; sh->ws && i < sh->nworkers; i++)
+		if (sh->ws[i].o)
+			worker_fini(&sh->ws[i]);
+	if (sh->latlog && fclose(sh->latlog)) {
+		fprintf(stderr, "blkbench: %s: %s\n", sh->o->latency_log, strerror(errno));
+		rc = 1;
+	}
+	return rc;
+}
+
 int bb_run_workload(const struct bb_opts *o, struct uvio_blk *blk,
 		    const struct bb_link *link, struct bb_result *res)
 {
@@ -428,47 +486,22 @@ int bb_run_workload(const struct bb_opts *o, struct uvio_blk *blk,
 				.active = o->queues, .nworkers = o->queues };
 	struct bb_worker *ws = calloc(o->queues, sizeof(*ws));
 	struct sigaction sa = { .sa_handler = on_signal };
-	pthread_condattr_t ca;
-	int rc = ws ? 0 : 1;
+	int rc;
 
 	memset(res, 0, sizeof(*res));
 	for (unsigned d = 0; d < BB_DIRS; d++)
 		bb_hist_init(&res->lat[d]);
 	sh.ws = ws;
-	pthread_mutex_init(&sh.latlock, NULL);
-	pthread_mutex_init(&sh.park_lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&sh.park_cv, &ca);
-	pthread_condattr_destroy(&ca);
-	if (!rc && o->latency_log && !(sh.latlog = fopen(o->latency_log, "w"))) {
-		fprintf(stderr, "blkbench: %s: %s\n", o->latency_log, strerror(errno));
-		rc = 1;
-	}
-	for (unsigned i = 0; !rc && i < o->queues; i++) {
-		int e = worker_init(&ws[i], &sh, blk, i);
-
-		if (e) {
-			fprintf(stderr, "blkbench: queue %u set-up failed: %s\n", i,
-				strerror(-e));
-			rc = 1;
-		}
-	}
+	shared_init(&sh);
+	rc = ws ? set_up(&sh, blk) : 1;
 	if (!rc) {
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 		rc = run_workers(&sh, ws, o->queues, res);
 	}
-	for (unsigned i = 0; ws && i < o->queues; i++)
-		if (ws[i].o)
-			worker_fini(&ws[i]);
-	if (sh.latlog && fclose(sh.latlog)) {
-		fprintf(stderr, "blkbench: %s: %s\n", o->latency_log, strerror(errno));
+	if (tear_down(&sh))
 		rc = 1;
-	}
-	pthread_mutex_destroy(&sh.latlock);
-	pthread_cond_destroy(&sh.park_cv);
-	pthread_mutex_destroy(&sh.park_lock);
+	shared_fini(&sh);
 	free(ws);
 	return rc;
 }

@@ -133,36 +133,47 @@ static void keep_for_redo(struct bb_worker *w, struct bb_io *io)
 	w->in_flight--;
 }
 
-/* `lost`: the queue broke because the back-end went away. */
-static void complete(struct bb_worker *w, struct bb_io *io, bool lost)
+/* Counters and latency of one finished request, ok or not. */
+static void account(struct bb_worker *w, const struct bb_io *io)
 {
 	bb_hist_add(&w->lat[io->op], io->t_done - io->t_submit);
 	if (io->op == BB_DIR_SYNC) {
 		w->c.flushes++;
-	} else {
-		ST(&w->c.ios, w->c.ios + 1);
-		if (io->op == BB_DIR_READ)
-			w->c.reads++;
-		else
-			w->c.writes++;
-		if (!io->status) {
-			ST(&w->c.bytes, w->c.bytes + w->o->bs);
-			w->c.io_bytes[io->op] += w->o->bs;
-		}
-		if (w->busy)
-			bb_bit_clear(w->busy, io->block);
+		return;
 	}
+	ST(&w->c.ios, w->c.ios + 1);
+	if (io->op == BB_DIR_READ)
+		w->c.reads++;
+	else
+		w->c.writes++;
+	if (!io->status) {
+		ST(&w->c.bytes, w->c.bytes + w->o->bs);
+		w->c.io_bytes[io->op] += w->o->bs;
+	}
+	if (w->busy)
+		bb_bit_clear(w->busy, io->block);
+}
+
+static void io_failed(struct bb_worker *w, const struct bb_io *io, bool lost)
+{
+	w->c.completed_error++;
+	count_error(w, io->status);
+	/* A removed device fails everything, and so does a back-end that went
+	 * away: the engine says it once. */
+	if (!lost && !LD(&w->sh->removed) && detail_ok(w))
+		fprintf(stderr, "blkbench: queue %u: %s at offset %llu failed: %s\n",
+			w->id, io_op_names[io->op],
+			io->op == BB_DIR_SYNC ? 0ull :
+			(unsigned long long)io_offset(w, io->block),
+			bb_errno_name(-io->status));
+}
+
+/* `lost`: the queue broke because the back-end went away. */
+static void complete(struct bb_worker *w, struct bb_io *io, bool lost)
+{
+	account(w, io);
 	if (io->status) {
-		w->c.completed_error++;
-		count_error(w, io->status);
-		/* A removed device fails everything, and so does a back-end
-		 * that went away: the engine says it once. */
-		if (!lost && !LD(&w->sh->removed) && detail_ok(w))
-			fprintf(stderr, "blkbench: queue %u: %s at offset %llu failed: %s\n",
-				w->id, io_op_names[io->op],
-				io->op == BB_DIR_SYNC ? 0ull :
-				(unsigned long long)io_offset(w, io->block),
-				bb_errno_name(-io->status));
+		io_failed(w, io, lost);
 	} else {
 		w->c.completed_ok++;
 		if (io->op == BB_DIR_READ && w->o->verify)

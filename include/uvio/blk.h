@@ -67,7 +67,8 @@ struct uvio_blk_opts {
 };
 
 /* Completion: status 0, or -EIO (device I/O error, or the queue broke),
- * -ENOTSUP (the device does not support the request). */
+ * -ENOTSUP (the device does not support the request), -ECANCELED (its
+ * queue was reset: uvio_blk_queue_reset). */
 typedef void (*uvio_blk_cb)(void *arg, int status);
 
 /*
@@ -96,6 +97,19 @@ int uvio_blk_check(struct uvio_blk *blk);
  * uvio_blk_* calls meanwhile.
  */
 int uvio_blk_reinit(struct uvio_blk *blk, struct uvio_err *err);
+
+/*
+ * Reset request queue q alone and bring it back (VIRTIO_F_RING_RESET, spec
+ * 2.6.1) at `new_size` entries (0: the device's maximum). Requests in
+ * flight on q complete with -ECANCELED, from the next uvio_blk_poll(q)
+ * like any completion (resubmit them if they matter). Other queues keep
+ * running. Thread safety: from q's own thread (not from inside one of its
+ * callbacks), never at the same time as another control call on this
+ * device. The queue object stays the same. Returns 0, -EINVAL (no such
+ * queue), -ENOTSUP (RING_RESET not negotiated: legacy devices,
+ * vhost-user), or a transport error (the queue is then broken).
+ */
+int uvio_blk_queue_reset(struct uvio_blk *blk, uint16_t q, uint16_t new_size);
 
 const struct uvio_blk_info *uvio_blk_get_info(const struct uvio_blk *blk);
 struct uvio_dev *uvio_blk_dev(const struct uvio_blk *blk);

@@ -91,6 +91,18 @@ struct uvio_transport_ops {
 	int (*release)(void *t);
 	bool (*connected)(void *t);
 	int (*reconnect)(void *t, int timeout_ms, struct uvio_err *err);
+
+	/*
+	 * Per-queue reset (VIRTIO_F_RING_RESET, spec 2.6.1, 4.1.4.3): stop
+	 * queue q alone and wait until the device says it let go of it
+	 * (queue_reset and queue_enable read 0), so that its buffers may be
+	 * reclaimed; setup_queue then re-enables it, with a new size if
+	 * wanted. The other queues keep running. 0, -ETIMEDOUT, -ENODEV
+	 * (gone), or -ENOTSUP when RING_RESET was not negotiated. NULL when
+	 * the transport has no such thing (legacy virtio-pci; vhost-user,
+	 * where GET_VRING_BASE + SET_VRING_ENABLE could do it but do not yet).
+	 */
+	int (*reset_queue)(void *t, uint16_t q);
 };
 
 struct uvio_dev;
@@ -153,7 +165,8 @@ bool uvio_dev_has_feature(const struct uvio_dev *dev, unsigned bit);
 
 /* The ring features the core implements (EVENT_IDX, INDIRECT_DESC,
  * IN_ORDER, RING_PACKED, ORDER_PLATFORM, ACCESS_PLATFORM, NOTIFICATION_DATA,
- * VERSION_1, and ANY_LAYOUT for legacy devices). */
+ * VERSION_1, RING_RESET where the transport has reset_queue, and ANY_LAYOUT
+ * for legacy devices). */
 uint64_t uvio_dev_ring_features(void);
 
 /* Read device config consistently (retries while the generation changes,
@@ -218,6 +231,30 @@ int uvio_dev_release(struct uvio_dev *dev);
 bool uvio_dev_connected(const struct uvio_dev *dev);
 bool uvio_dev_can_reconnect(const struct uvio_dev *dev);
 int uvio_dev_reconnect(struct uvio_dev *dev, int timeout_ms, struct uvio_err *err);
+
+/*
+ * Reset queue q alone and bring it back (VIRTIO_F_RING_RESET, spec 2.6.1):
+ * the transport resets it, every buffer still posted goes to `on_unused`
+ * (when not NULL; the device no longer owns any), the ring is made new
+ * (fresh DMA memory when `size` differs, else the same memory zeroed) and
+ * the queue is enabled again. `size` as for uvio_dev_setup_queue (0: the
+ * device's maximum). *out is the queue from now on (a new object when the
+ * size changed; the old pointer is then freed). Other queues are not
+ * touched and keep running.
+ * Thread safety: from the thread that owns queue q (or with q idle), and
+ * no other set-up call on this device at the same time (the transport's
+ * queue registers are shared). Returns 0, -ENOTSUP (RING_RESET not
+ * negotiated, or a transport without per-queue reset), -ENOENT (no such
+ * queue set up), or the transport's error; when the reset itself failed
+ * the queue is left broken ("queue reset failed").
+ */
+int uvio_dev_reset_queue(struct uvio_dev *dev, uint16_t q, uint16_t size,
+			 void (*on_unused)(void *ctx, uint16_t q, void *cookie),
+			 void *ctx, struct uvio_vq **out);
+
+/* True when uvio_dev_reset_queue can work: RING_RESET negotiated and the
+ * transport has the op. */
+bool uvio_dev_can_reset_queue(const struct uvio_dev *dev);
 
 /* Reset the device and free its queues (their in-flight buffers are given
  * to `on_unused` first, when not NULL), back to ACKNOWLEDGE|DRIVER so that

@@ -171,6 +171,21 @@ int uvio_net_check(struct uvio_net *net);
  */
 int uvio_net_reinit(struct uvio_net *net, struct uvio_err *err);
 
+/*
+ * Reset queue pair qp alone and bring it back (VIRTIO_F_RING_RESET, spec
+ * 2.6.1), its rx and tx queues at `new_size` entries (0: the device's
+ * maximum; rounded as at open). Posted rx buffers go back to the pool and
+ * the ring is refilled; frames waiting to be sent are freed and counted in
+ * qp's tx_drops. The other queue pairs keep carrying traffic: nothing of
+ * theirs is touched and no lock is taken. Thread safety: call it from the
+ * thread that polls qp (or while qp is not polled), never at the same time
+ * as another control call on this device. uvio_net_get_info()'s queue
+ * sizes are queue pair 0's. Returns 0, -EINVAL (no such pair), -ENOTSUP
+ * (RING_RESET not negotiated: legacy devices, vhost-user), or a transport
+ * error (the pair is then broken: see uvio_net_queue_error).
+ */
+int uvio_net_queue_reset(struct uvio_net *net, uint16_t qp, uint16_t new_size);
+
 const struct uvio_net_info *uvio_net_get_info(const struct uvio_net *net);
 struct uvio_dev *uvio_net_dev(const struct uvio_net *net);
 

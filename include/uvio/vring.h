@@ -150,6 +150,13 @@ bool uvio_vq_enable_cb(struct uvio_vq *vq);
  * never completed (its cookie), or NULL when there are none left. */
 void *uvio_vq_detach_unused(struct uvio_vq *vq);
 
+/* After the device reset this queue (spec 2.6.1 queue reset) and every
+ * buffer was detached: make the ring new over the same memory, as
+ * uvio_vq_create left it (zeroed areas, wrap counters and indices back at
+ * their start, not broken, callbacks disabled). -EBUSY while a buffer is
+ * still posted, -ENOMEM (the queue is then broken). */
+int uvio_vq_reset(struct uvio_vq *vq);
+
 /* Buffers posted and not yet returned by get_used or detach_unused. */
 unsigned uvio_vq_in_flight(const struct uvio_vq *vq);
 

@@ -55,7 +55,7 @@ uint64_t uvio_dev_ring_features(void)
 	       1ULL << VIRTIO_F_IN_ORDER | 1ULL << VIRTIO_F_RING_PACKED |
 	       1ULL << VIRTIO_F_ORDER_PLATFORM | 1ULL << VIRTIO_F_ACCESS_PLATFORM |
 	       1ULL << VIRTIO_F_NOTIFICATION_DATA | 1ULL << VIRTIO_F_VERSION_1 |
-	       1ULL << VIRTIO_F_ANY_LAYOUT;
+	       1ULL << VIRTIO_F_RING_RESET | 1ULL << VIRTIO_F_ANY_LAYOUT;
 }
 
 /* Spec 3.1.1 steps 1-3. */
@@ -183,6 +183,10 @@ static uint64_t feature_mask(const struct uvio_dev *dev, uint64_t wanted)
 	 * rest belong to the device type and pass as the caller wants. */
 	uint64_t transport_bits = ((1ULL << 50) - 1) & ~((1ULL << 24) - 1);
 	uint64_t f = wanted & ~(transport_bits & ~uvio_dev_ring_features());
+
+	/* Spec 2.6.1: RING_RESET only where the transport can reset a queue. */
+	if (!dev->ops->reset_queue)
+		f &= ~(1ULL << VIRTIO_F_RING_RESET);
 
 	if (dev->legacy)
 		/* Legacy: 32 feature bits, and no packed ring (spec 2.8 is 1.1+). */
@@ -394,4 +398,91 @@ int uvio_dev_reinit(struct uvio_dev *dev,
 		return dev_error(dev, rc, "device did not reset");
 	free_queues(dev, on_unused, ctx);
 	return handshake_start(dev);
+}
+
+bool uvio_dev_can_reset_queue(const struct uvio_dev *dev)
+{
+	return dev->ops->reset_queue && uvio_dev_has_feature(dev, VIRTIO_F_RING_RESET);
+}
+
+/* A ring of a new size: new memory and a new queue (spec 2.6.1.2: the
+ * driver may re-enable the queue with another size). */
+static int queue_resize(struct uvio_dev *dev, uint16_t q, uint16_t size)
+{
+	struct dev_queue *dq = &dev->queues[q];
+	struct uvio_vq_params p = {
+		.index = q, .size = size, .features = dev->features,
+		.indirect_max = dq->vq->indirect_max,
+		.notify = notify_transport, .notify_ctx = dev,
+	};
+	size_t len = uvio_vq_mem_size(dev->features, size, p.indirect_max);
+	struct uvio_vq *vq;
+	struct uvio_err err;
+
+	p.mem = uvio_dma_alloc(len, 4096, dev->numa_node, &p.mem_iova, &err);
+	if (!p.mem)
+		return dev_error(dev, err.code, "queue %u: %s", q, err.msg);
+	if (uvio_vq_create(&p, &vq)) {
+		uvio_dma_free(p.mem);
+		return dev_error(dev, -ENOMEM, "queue %u: out of memory", q);
+	}
+	free_queue(dev, q);
+	dq->vq = vq;
+	dq->mem = p.mem;
+	return 0;
+}
+
+/* Spec 2.6.1.2: a reset queue is set up again and enabled like a new one.
+ * The transport's setup_queue also gives it back its notification
+ * vector (MSI-X), as at first set-up. */
+static int queue_reenable(struct uvio_dev *dev, uint16_t q, uint16_t size)
+{
+	struct dev_queue *dq = &dev->queues[q];
+	struct uvio_vq_addrs addrs;
+	int rc;
+
+	if (size != uvio_vq_size(dq->vq))
+		rc = queue_resize(dev, q, size);
+	else if ((rc = uvio_vq_reset(dq->vq)))
+		dev_error(dev, rc, "queue %u: ring not made new (%s)", q, strerror(-rc));
+	if (rc)
+		return rc;
+	uvio_vq_get_addrs(dq->vq, &addrs);
+	rc = dev->ops->setup_queue(dev->t, q, size, &addrs);
+	if (rc)
+		return dev_error(dev, rc, "queue %u: the transport refused it again (%s)",
+				 q, strerror(-rc));
+	return 0;
+}
+
+int uvio_dev_reset_queue(struct uvio_dev *dev, uint16_t q, uint16_t size,
+			 void (*on_unused)(void *ctx, uint16_t q, void *cookie),
+			 void *ctx, struct uvio_vq **out)
+{
+	struct uvio_vq *vq = uvio_dev_queue(dev, q);
+	void *cookie;
+	int rc;
+
+	if (!vq)
+		return dev_error(dev, -ENOENT, "queue %u is not set up", q);
+	if (!uvio_dev_can_reset_queue(dev))
+		return dev_error(dev, -ENOTSUP, "queue reset needs VIRTIO_F_RING_RESET "
+				 "and a transport that has it (%s)", dev->ops->name);
+	rc = dev->ops->reset_queue(dev->t, q);
+	if (rc) {
+		uvio_vq_set_broken(vq, "queue reset failed");
+		return dev_error(dev, rc, "queue %u did not reset (%s)", q, strerror(-rc));
+	}
+	/* Spec 2.6.1.1: once reset, the device owns none of the buffers. */
+	while ((cookie = uvio_vq_detach_unused(vq)))
+		if (on_unused)
+			on_unused(ctx, q, cookie);
+	rc = queue_reenable(dev, q, choose_size(dev, uvio_dev_queue_max_size(dev, q), size));
+	if (rc) {
+		uvio_vq_set_broken(dev->queues[q].vq, "queue re-enable failed");
+		*out = dev->queues[q].vq;
+		return rc;
+	}
+	*out = dev->queues[q].vq;
+	return 0;
 }

@@ -54,6 +54,13 @@ struct uvio_blk_queue {
 	struct uvio_sg *sg;         /* scratch: max_data_segs + 2 */
 	unsigned in_flight;         /* user requests */
 	char error[160];
+	/* Requests a queue reset took back (blk_reset.c): they complete
+	 * with -ECANCELED at the next poll, like any completion. */
+	struct blk_cancelled {
+		uvio_blk_cb cb;
+		void *arg;
+	} *cancelled;
+	unsigned ncancelled;
 };
 
 struct uvio_blk {
@@ -66,7 +73,8 @@ struct uvio_blk {
 int uvio_blk_queue_init(struct uvio_blk *blk, struct uvio_blk_queue *q,
 			struct uvio_vq *vq, struct uvio_err *err);
 void uvio_blk_queue_fini(struct uvio_blk_queue *q);
-/* Fail every request still in flight with -EIO. */
+/* Fail every request still in flight with -EIO (and run the cancelled
+ * ones' callbacks). */
 void uvio_blk_queue_fail_all(struct uvio_blk_queue *q);
 
 #endif

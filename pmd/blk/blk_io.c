@@ -53,6 +53,9 @@ int uvio_blk_queue_init(struct uvio_blk *blk, struct uvio_blk_queue *q,
 
 void uvio_blk_queue_fini(struct uvio_blk_queue *q)
 {
+	free(q->cancelled);
+	q->cancelled = NULL;
+	q->ncancelled = 0;
 	uvio_dma_free(q->slots);
 	free(q->reqs);
 	free(q->ios);
@@ -133,10 +136,28 @@ static uint16_t slot_of_cookie(const struct uvio_blk_queue *q, void *cookie)
 	return (uint16_t)((struct blk_slot *)cookie - q->slots);
 }
 
+/* Requests a queue reset cancelled: their callbacks run here, from the
+ * poll, on the queue's thread like any other completion. */
+static unsigned run_cancelled(struct uvio_blk_queue *q, unsigned max)
+{
+	unsigned done = 0;
+
+	while (done < max && q->ncancelled) {
+		struct blk_cancelled c = q->cancelled[--q->ncancelled];
+
+		q->in_flight--;
+		done++;
+		if (c.cb)
+			c.cb(c.arg, -ECANCELED);
+	}
+	return done;
+}
+
 void uvio_blk_queue_fail_all(struct uvio_blk_queue *q)
 {
 	void *cookie;
 
+	run_cancelled(q, q->ncancelled);
 	if (!q->vq)
 		return;
 	while ((cookie = uvio_vq_detach_unused(q->vq)))
@@ -148,6 +169,8 @@ int uvio_blk_poll(struct uvio_blk_queue *q, unsigned max)
 	struct uvio_vq_used used[POLL_BURST];
 	unsigned done = 0;
 
+	if (__builtin_expect(q->ncancelled != 0, 0))
+		done = run_cancelled(q, max);
 	while (done < max) {
 		unsigned want = max - done < POLL_BURST ? max - done : POLL_BURST;
 		int n = uvio_vq_get_used(q->vq, used, want);

@@ -495,11 +495,19 @@ static void blk_destroy(void *be)
 	free(b);
 }
 
+/* Spec 2.6.1.1: requests held on a reset queue are dropped unanswered. */
+static void blk_reset_queue(void *be, struct model_dev *m, uint16_t q)
+{
+	(void)m;
+	q_free(&((struct model_blk *)be)->q[q]);
+}
+
 static const struct model_backend blk_backend = {
 	.process = blk_process,
 	.config_write = blk_config_write,
 	.reset = blk_reset,
 	.destroy = blk_destroy,
+	.reset_queue = blk_reset_queue,
 };
 
 static void fill_config(struct model_blk *b)

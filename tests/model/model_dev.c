@@ -34,6 +34,8 @@ struct model_queue {
 	uint16_t max;
 	unsigned kicks;
 	uint32_t kick_data;
+	unsigned resets;             /* queue resets (spec 2.6.1) */
+	bool reset;                  /* reset alone: may be set up after DRIVER_OK */
 };
 
 struct model_dev {
@@ -109,6 +111,7 @@ static void queues_drop(struct model_dev *m)
 		vdev_model_destroy(mq->vq);
 		mq->vq = NULL;
 		mq->size = 0;
+		mq->reset = false;
 	}
 }
 
@@ -323,8 +326,10 @@ static int op_setup_queue(void *t, uint16_t q, uint16_t size,
 	/* 3.1.1 step 7: after FEATURES_OK, before DRIVER_OK. */
 	if (!m->cfg.legacy && !(m->status & S_FEAT_OK))
 		model_dev_violation(m, "queue %u set up before FEATURES_OK (3.1.1)", q);
-	if (m->status & S_DRIVER_OK)
+	/* Spec 2.6.1.2: a queue reset alone is re-enabled while running. */
+	if ((m->status & S_DRIVER_OK) && !m->q[q].reset)
 		model_dev_violation(m, "queue %u set up after DRIVER_OK (3.1.1)", q);
+	m->q[q].reset = false;
 	if (m->q[q].vq) {
 		model_dev_violation(m, "queue %u set up twice without a reset", q);
 		vdev_model_destroy(m->q[q].vq);
@@ -349,6 +354,46 @@ static void op_del_queue(void *t, uint16_t q)
 		m->q[q].vq = NULL;
 		m->q[q].size = 0;
 	}
+}
+
+/* Spec 2.6.1.1, 4.1.4.3 queue_reset: the device drops the queue's
+ * buffers without using them and forgets its set-up. Other queues may be
+ * served by other threads meanwhile: under the lock. */
+static int op_reset_queue(void *t, uint16_t q)
+{
+	struct model_dev *m = t;
+	struct model_queue *mq;
+
+	if (!(m->drv_features & (1ULL << VIRTIO_F_RING_RESET))) {
+		model_dev_violation(m, "queue %u reset without RING_RESET (2.6.1)", q);
+		return -ENOTSUP;
+	}
+	mq = q < m->cfg.num_queues ? &m->q[q] : NULL;
+	if (!mq || !mq->vq) {
+		model_dev_violation(m, "reset of queue %u, which is not set up", q);
+		return -ENOENT;
+	}
+	if (m->cfg.queue_reset_failures) {
+		m->cfg.queue_reset_failures--;
+		return -ETIMEDOUT;
+	}
+	pthread_mutex_lock(&m->lock);
+	if (m->cfg.backend && m->cfg.backend->reset_queue)
+		m->cfg.backend->reset_queue(m->cfg.be, m, q);
+	if (vdev_model_error(mq->vq)[0])
+		model_dev_violation(m, "queue %u: %s", q, vdev_model_error(mq->vq));
+	vdev_model_destroy(mq->vq);
+	mq->vq = NULL;
+	mq->size = 0;
+	mq->resets++;
+	mq->reset = true;
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+unsigned model_dev_queue_resets(const struct model_dev *m, uint16_t q)
+{
+	return q < MODEL_MAX_QUEUES ? m->q[q].resets : 0;
 }
 
 static void op_notify(void *t, uint16_t q, uint32_t data)
@@ -442,6 +487,7 @@ static const struct uvio_transport_ops model_ops = {
 	.device_id = op_device_id,
 	.connected = op_connected,
 	.release = op_release,
+	.reset_queue = op_reset_queue,
 };
 
 /* Legacy devices have no generation counter (spec 4.1.4.3.1). */

@@ -63,6 +63,10 @@ struct model_backend {
 	void (*reset)(void *be, struct model_dev *m);
 	/* The model is freed. May be NULL. */
 	void (*destroy)(void *be);
+	/* Queue q alone is reset (VIRTIO_F_RING_RESET, spec 2.6.1): forget
+	 * its buffers (its vdev_model goes away right after this). May be
+	 * NULL. */
+	void (*reset_queue)(void *be, struct model_dev *m, uint16_t q);
 };
 
 struct model_dev_cfg {
@@ -78,6 +82,7 @@ struct model_dev_cfg {
 	uint64_t refuse_features;   /* FEATURES_OK fails if the driver takes any of these */
 	uint8_t needs_reset_on;     /* raise NEEDS_RESET when the driver sets one of these status bits */
 	unsigned reset_failures;    /* the first n resets do not complete (reset op: -ETIMEDOUT) */
+	unsigned queue_reset_failures; /* the first n queue resets do not complete (-ETIMEDOUT) */
 	const struct model_backend *backend;
 	void *be;                   /* the backend's state, given to its ops */
 };
@@ -140,6 +145,8 @@ struct vdev_model *model_dev_vq(const struct model_dev *m, uint16_t q);
 uint16_t model_dev_queue_size(const struct model_dev *m, uint16_t q);  /* 0: not set up */
 uint16_t model_dev_num_queues(const struct model_dev *m);
 unsigned model_dev_kicks(const struct model_dev *m, uint16_t q);
+/* Queue resets of queue q (spec 2.6.1) the transport did. */
+unsigned model_dev_queue_resets(const struct model_dev *m, uint16_t q);
 uint32_t model_dev_kick_data(const struct model_dev *m, uint16_t q);
 /* Notifications sent before DRIVER_OK or after a reset (spec 3.1.1: the
  * driver MUST NOT notify before DRIVER_OK). Counted here, not as

@@ -721,11 +721,23 @@ static void net_destroy(void *be)
 	free(n);
 }
 
+/* Spec 2.6.1.1: an rx queue's half-used frame goes with its buffers;
+ * frames waiting for buffers stay (they are the wire's). */
+static void net_reset_queue(void *be, struct model_dev *m, uint16_t q)
+{
+	struct model_net *n = be;
+
+	(void)m;
+	if (q % 2 == 0 && q / 2 < MAX_PAIRS)
+		n->rx[q / 2].deferred = 0;
+}
+
 static const struct model_backend net_backend = {
 	.process = net_process,
 	.config_write = net_config_write,
 	.reset = net_reset,
 	.destroy = net_destroy,
+	.reset_queue = net_reset_queue,
 };
 
 struct model_net *model_net_create(const struct model_net_cfg *cfg, struct uvio_dev **out)

@@ -74,6 +74,18 @@ struct uvio_transport_ops {
 	uint32_t (*device_id)(void *t);
 
 	/*
+	 * A virtio-net control command (spec 5.1.6.5: class, command, data)
+	 * that the transport answers itself, for a back-end with no control
+	 * virtqueue: a vhost-user back-end has none, its front-end owns it
+	 * (as QEMU's virtio-net and DPDK's virtio_user do). 0 done, -ENOTSUP
+	 * when the transport cannot carry the command, -EIO when the back-end
+	 * refused it; one line in `why` for each error. NULL: the device has
+	 * a real control queue (or none).
+	 */
+	int (*net_ctrl)(void *t, uint8_t cls, uint8_t cmd, const void *data,
+			uint32_t len, char *why, uint32_t why_len);
+
+	/*
 	 * Recovery (uvio_dev_release() and friends below); each may be NULL
 	 * when the transport has no such thing. removal_fd, is_removed and
 	 * release may run on a control thread while queue threads poll;

@@ -224,7 +224,23 @@ struct uvio_net_link {
 int uvio_net_get_link(struct uvio_net *net, struct uvio_net_link *link);
 
 /* ---- control queue (spec 5.1.6.5): each returns the device's ack as 0,
- * -EIO when it said no, -ENOTSUP without CTRL_VQ / the feature ---- */
+ * -EIO when it said no, -ENOTSUP without CTRL_VQ / the feature, with one
+ * line in uvio_net_ctrl_error().
+ *
+ * Over vhost-user the back-end has no control queue: uvio emulates one (as
+ * DPDK's virtio_user does) and answers each command with what the protocol
+ * can carry, never with a pretend ack:
+ *   set_queue_pairs   SET_VRING_ENABLE: pairs >= N really stop (0)
+ *   set_mac           SET_CONFIG of mac where the back-end has the CONFIG
+ *                     protocol feature (0 or -EIO), else -ENOTSUP
+ *                     (DPDK's vhost has none)
+ *   set_promisc       -ENOTSUP "vhost-user: the protocol has no
+ *                     promiscuous-mode message"
+ *   set_allmulti      -ENOTSUP "... no all-multicast message"
+ *   set_mac_tables    -ENOTSUP "... no MAC filter table message"
+ *   vlan_add/del      -ENOTSUP "... no VLAN filter message"
+ *   set_rss           -ENOTSUP "... no RSS message"
+ *   announce_ack      -ENOTSUP (the back-end announces by itself) ---- */
 
 int uvio_net_set_promisc(struct uvio_net *net, bool on);
 int uvio_net_set_allmulti(struct uvio_net *net, bool on);
@@ -234,7 +250,11 @@ int uvio_net_set_mac_tables(struct uvio_net *net, const uint8_t (*uc)[6],
 int uvio_net_vlan_add(struct uvio_net *net, uint16_t vid);
 int uvio_net_vlan_del(struct uvio_net *net, uint16_t vid);
 int uvio_net_announce_ack(struct uvio_net *net);
+/* Spec 5.1.6.5.5: the device uses pairs 0..pairs-1 only (1..queue_pairs);
+ * a pair left out gets no frames and sends none until it is back. */
 int uvio_net_set_queue_pairs(struct uvio_net *net, uint16_t pairs);
+/* Why the last control call above failed, one line ("" after a success). */
+const char *uvio_net_ctrl_error(const struct uvio_net *net);
 /* RSS (VIRTIO_NET_F_RSS): key, indirection table of queue indexes. */
 int uvio_net_set_rss(struct uvio_net *net, uint32_t hash_types,
 		     const uint8_t *key, uint8_t key_len, const uint16_t *table,

@@ -19,10 +19,12 @@
  *     protocol feature and virtio-blk for one with it, as QEMU's back-ends
  *     are (uvio_dev_device_id() says which);
  *   - a virtio-net back-end's config space and control queue (QEMU keeps
- *     both itself): what needs either (MAC, MTU, STATUS, CTRL_VQ and its
- *     dependents, MQ, RSS...) is not offered, so a net device has one
- *     queue pair, no MAC and MTU 1500. Any other type needs CONFIG and
- *     answers GET_CONFIG.
+ *     both itself): the control queue is emulated (vu_ctrl.c, as DPDK's
+ *     virtio_user does), with MQ over as many pairs as GET_QUEUE_NUM says
+ *     (VQ_PAIRS_SET is SET_VRING_ENABLE); the commands the protocol cannot
+ *     carry fail with -ENOTSUP (see uvio/net.h). What needs the config
+ *     space (MAC, MTU, STATUS, RSS...) is not offered: no MAC, MTU 1500,
+ *     link always up. Any other type needs CONFIG and answers GET_CONFIG.
  * VHOST_USER_F_PROTOCOL_FEATURES, VHOST_F_LOG_ALL, ACCESS_PLATFORM,
  * NOTIFICATION_DATA and RING_RESET never reach the device core.
  *

@@ -169,14 +169,8 @@ static int vu_read_config(void *t, uint32_t off, void *buf, uint32_t len)
 	struct vu_msg m, r;
 	int rc;
 
-	if (v->device_id == VIRTIO_ID_NET) {
-		/* Nothing that reads it is offered (net_frontend_bits). */
-		if (off > sizeof(struct virtio_net_config) ||
-		    len > sizeof(struct virtio_net_config) - off)
-			return -EINVAL;
-		memset(buf, 0, len);
-		return 0;
-	}
+	if (v->device_id == VIRTIO_ID_NET)
+		return uvio_vu_net_read_config(v, off, buf, len);  /* made up */
 	if (off > v->config_size || len > v->config_size - off)
 		return -EINVAL;
 	/* Always the whole space from 0: qemu-storage-daemon ignores the
@@ -282,7 +276,11 @@ static uint64_t vu_get_features(void *t)
 {
 	struct vu *v = t;
 
-	return v->features & ~transport_bits & ~(v->device_id == VIRTIO_ID_NET ? net_frontend_bits : 0);
+	uint64_t f = v->features & ~transport_bits;
+
+	if (v->device_id == VIRTIO_ID_NET)
+		return uvio_vu_net_features(v, f & ~net_frontend_bits);
+	return f;
 }
 
 static int vu_set_features(void *t, uint64_t features)
@@ -292,6 +290,8 @@ static int vu_set_features(void *t, uint64_t features)
 
 	struct vu_msg m;
 
+	if (v->device_id == VIRTIO_ID_NET)
+		features = uvio_vu_net_backend_features(v, features);
 	/* Keeps the rings disabled until SET_VRING_ENABLE. */
 	features |= v->features & BIT(VU_F_PROTOCOL_FEATURES);
 	uvio_vu_msg_init(&m, VU_SET_FEATURES, sizeof(m.p.u64));
@@ -461,6 +461,7 @@ static const struct uvio_transport_ops vu_ops = {
 	.notify_queue = vu_notify_queue,
 	.destroy = vu_destroy,
 	.device_id = vu_device_id,
+	.net_ctrl = uvio_vu_net_ctrl,
 	.connected = vu_connected,
 	.reconnect = vu_reconnect,
 };

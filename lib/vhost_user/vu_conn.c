@@ -394,11 +394,15 @@ static int hello(struct vu *v, bool first)
 		return rc;
 	if (nq == 0 || nq > VU_MAX_QUEUES)
 		nq = nq ? VU_MAX_QUEUES : 1;
+	if (net && nq > VU_MAX_QUEUES / 2)
+		nq = VU_MAX_QUEUES / 2;
 	need = v->want_queues && v->want_queues < nq ? v->want_queues : (uint16_t)nq;
-	/* A net back-end counts queue pairs; without a control queue only
-	 * the first pair can be used (see vhost_user.h). */
-	if (net)
-		nq = need = 2;
+	/* A net back-end counts queue pairs (DPDK's queues=; QEMU compares
+	 * GET_QUEUE_NUM with its pairs): two rings each. */
+	if (net) {
+		nq *= 2;
+		need = (uint16_t)(need * 2);
+	}
 	if (first) {
 		v->nqueues = need;
 	} else if (nq < v->nqueues) {

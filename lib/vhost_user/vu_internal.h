@@ -98,4 +98,13 @@ int uvio_vu_listen(struct vu *v, struct uvio_err *err);
 int uvio_vu_watch_start(struct vu *v);
 void uvio_vu_watch_stop(struct vu *v);
 
+/* vu_ctrl.c: a net device's config space and control queue, which the
+ * front-end emulates. Features offered on top of the back-end's, those
+ * SET_FEATURES carries, the made-up config, and the commands. */
+uint64_t uvio_vu_net_features(const struct vu *v, uint64_t backend);
+uint64_t uvio_vu_net_backend_features(const struct vu *v, uint64_t features);
+int uvio_vu_net_read_config(const struct vu *v, uint32_t off, void *buf, uint32_t len);
+int uvio_vu_net_ctrl(void *t, uint8_t cls, uint8_t cmd, const void *data,
+		     uint32_t len, char *why, uint32_t why_len);
+
 #endif

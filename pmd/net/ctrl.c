@@ -22,8 +22,11 @@ int uvio_net_ctrl_init(struct uvio_net *net)
 	bool n_pairs = uvio_dev_has_feature(net->dev, VIRTIO_NET_F_MQ) ||
 		       uvio_dev_has_feature(net->dev, VIRTIO_NET_F_RSS);
 	uint16_t idx = (uint16_t)(n_pairs ? 2 * net->info.max_queue_pairs : 2);
-	int rc = uvio_dev_setup_queue(net->dev, idx, 64, 0, &net->ctrl.vq);
+	int rc;
 
+	if (uvio_net_ctrl_emulated(net))
+		return 0;  /* no ring: the transport answers (ctrl_emul.c) */
+	rc = uvio_dev_setup_queue(net->dev, idx, 64, 0, &net->ctrl.vq);
 	if (rc) {
 		snprintf(net->error, sizeof(net->error), "%s", uvio_dev_error(net->dev));
 		return rc;
@@ -76,6 +79,8 @@ int uvio_net_ctrl_cmd(struct uvio_net *net, uint8_t cls, uint8_t cmd,
 	uint8_t *ack;
 	int rc;
 
+	if (uvio_net_ctrl_emulated(net))
+		return uvio_net_ctrl_emul(net, cls, cmd, data, len);
 	if (!net->ctrl.vq || !net->ctrl.buf)
 		return -ENOTSUP;
 	h = (void *)net->ctrl.buf;
@@ -100,9 +105,16 @@ int uvio_net_ctrl_cmd(struct uvio_net *net, uint8_t cls, uint8_t cmd,
 	return wait_ack(net, ack);
 }
 
-static int need(const struct uvio_net *net, unsigned bit)
+/* An emulated control queue takes every command and says itself which it
+ * cannot carry. */
+static int need(struct uvio_net *net, unsigned bit)
 {
-	return uvio_dev_has_feature(net->dev, bit) ? 0 : -ENOTSUP;
+	net->ctrl_why[0] = '\0';
+	if (uvio_net_ctrl_emulated(net) || uvio_dev_has_feature(net->dev, bit))
+		return 0;
+	snprintf(net->ctrl_why, sizeof(net->ctrl_why), "%s: the device does not "
+		 "offer feature bit %u (spec 5.1.3)", uvio_dev_name(net->dev), bit);
+	return -ENOTSUP;
 }
 
 static int rx_mode(struct uvio_net *net, uint8_t cmd, bool on)
@@ -208,6 +220,9 @@ int uvio_net_set_rss(struct uvio_net *net, uint32_t hash_types, const uint8_t *k
 
 	if (rc)
 		return rc;
+	if (uvio_net_ctrl_emulated(net))  /* before the checks: none is offered */
+		return uvio_net_ctrl_emul(net, VIRTIO_NET_CTRL_MQ,
+					  VIRTIO_NET_CTRL_MQ_RSS_CONFIG, NULL, 0);
 	if (!table_len || (table_len & mask) ||
 	    (hash_types & ~net->info.supported_hash_types) ||
 	    table_len > net->info.rss_max_indirection_table_length ||

@@ -62,6 +62,7 @@ struct uvio_net {
 	struct net_ctrl ctrl;
 	char (*xstat_names)[32];      /* q<N>_<counter>, for get_xstats */
 	char error[UVIO_ERR_MSG_MAX];
+	char ctrl_why[UVIO_ERR_MSG_MAX];  /* the last control call's error */
 };
 
 int uvio_net_rxq_fill(struct uvio_net *net, struct net_rxq *rxq, bool kick);
@@ -72,5 +73,9 @@ int uvio_net_xstats_init(struct uvio_net *net);
 void uvio_net_ctrl_fini(struct uvio_net *net);
 int uvio_net_ctrl_cmd(struct uvio_net *net, uint8_t cls, uint8_t cmd,
 		      const void *data, uint32_t len);
+/* ctrl_emul.c: the transport answers control commands itself. */
+bool uvio_net_ctrl_emulated(const struct uvio_net *net);
+int uvio_net_ctrl_emul(struct uvio_net *net, uint8_t cls, uint8_t cmd,
+		       const void *data, uint32_t len);
 
 #endif

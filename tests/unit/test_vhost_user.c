@@ -792,24 +792,100 @@ static void test_net_features(void **state)
 	assert_int_equal(uvio_vhost_user_open(&vo, &dev, &err), 0);
 	assert_true(uvio_dev_is_vhost_user(dev));
 	assert_true(uvio_vhost_user_connected(dev));
-	assert_int_equal(uvio_dev_max_queues(dev), 2);
+	/* GET_QUEUE_NUM counts a net back-end's pairs (2): four rings. */
+	assert_int_equal(uvio_dev_max_queues(dev), 4);
 	struct uvio_net_opts no = { .rx_pool = pool };
 	if (uvio_net_open(dev, &no, &n, &err))
 		fail_msg("net open: %s", err.msg);
 	in = uvio_net_get_info(n);
-	assert_false(in->ctrl_vq);
+	/* The control queue is emulated (vu_ctrl.c), and MQ with it. */
+	assert_true(in->ctrl_vq);
 	assert_false(in->has_mac);
 	assert_int_equal(in->queue_pairs, 1);
+	assert_int_equal(in->max_queue_pairs, 2);
 	assert_int_equal(in->mtu, 1500);
 	assert_true(in->packed);
 	assert_true(in->mrg_rxbuf);
-	assert_false(in->features & (BIT(VIRTIO_NET_F_CTRL_VQ) | BIT(VIRTIO_NET_F_MQ) |
-				     BIT(VIRTIO_NET_F_MTU) | BIT(VIRTIO_NET_F_CTRL_RX)));
+	assert_true(in->features & BIT(VIRTIO_NET_F_CTRL_VQ));
+	assert_true(in->features & BIT(VIRTIO_NET_F_MQ));
+	assert_false(in->features & (BIT(VIRTIO_NET_F_MTU) | BIT(VIRTIO_NET_F_CTRL_RX)));
+	/* The back-end never hears of the control queue. */
+	at = find(f, VU_SET_FEATURES, 0);
+	assert_false(f->msg[at].p.u64 & BIT(VIRTIO_NET_F_CTRL_VQ));
+	assert_true(f->msg[at].p.u64 & BIT(VIRTIO_NET_F_MQ));
 	assert_int_equal(find(f, VU_GET_CONFIG, 0), -1);
 	assert_int_equal(find(f, VU_GET_QUEUE_NUM, 0) >= 0, 1);
 	/* A packed ring starts with both wrap counters at 1. */
 	at = find(f, VU_SET_VRING_BASE, 0);
 	assert_int_equal(f->msg[at].p.state.num, 0x80008000u);
+	uvio_net_close(n);
+	uvio_pktpool_destroy(pool);
+	fake_free(f);
+}
+
+/* Two pairs and the emulated control queue: VQ_PAIRS_SET is
+ * SET_VRING_ENABLE, MAC is SET_CONFIG (with CONFIG), the rest -ENOTSUP. */
+static void test_net_mq_ctrl(void **state)
+{
+	uint64_t net = BIT(VIRTIO_F_VERSION_1) | BIT(VU_F_PROTOCOL_FEATURES) |
+		       BIT(VIRTIO_NET_F_MRG_RXBUF);
+	struct fake *f = fake_new(net, all_protocol);
+	struct uvio_vhost_user_opts vo = { .queue_size = 64, .device_id = VIRTIO_ID_NET };
+	static const uint8_t mac[6] = { 2, 0, 0, 0, 0, 7 };
+	struct uvio_pktpool *pool;
+	struct uvio_err err = { 0 };
+	struct uvio_dev *dev;
+	struct uvio_net *n;
+	unsigned mark;
+	int at;
+
+	(void)state;
+	fake_start(f);
+	vo.path = f->path;
+	assert_int_equal(uvio_pktpool_create("vu-mq", 512, 2048, -1, &pool, &err), 0);
+	assert_int_equal(uvio_vhost_user_open(&vo, &dev, &err), 0);
+	struct uvio_net_opts no = { .rx_pool = pool, .queue_pairs = 2 };
+	if (uvio_net_open(dev, &no, &n, &err))
+		fail_msg("net open: %s", err.msg);
+	/* MQ from the protocol feature alone: offered, not sent on. */
+	assert_int_equal(uvio_net_get_info(n)->queue_pairs, 2);
+	at = find(f, VU_SET_FEATURES, 0);
+	assert_false(f->msg[at].p.u64 & (BIT(VIRTIO_NET_F_CTRL_VQ) | BIT(VIRTIO_NET_F_MQ)));
+	assert_int_equal(count(f, VU_SET_VRING_ENABLE), 4 + 4);
+
+	mark = nmsg(f);
+	assert_int_equal(uvio_net_set_queue_pairs(n, 1), 0);
+	for (unsigned q = 0; q < 4; q++) {
+		at = find(f, VU_SET_VRING_ENABLE, mark);
+		assert_true(at >= 0);
+		assert_int_equal(f->msg[at].p.state.index, q);
+		assert_int_equal(f->msg[at].p.state.num, q < 2);
+		mark = (unsigned)at + 1;
+	}
+	assert_int_equal(uvio_net_set_queue_pairs(n, 2), 0);
+	assert_int_equal(uvio_net_set_queue_pairs(n, 3), -EINVAL);
+
+	assert_int_equal(uvio_net_set_mac(n, mac), 0);
+	at = find(f, VU_SET_CONFIG, 0);
+	assert_true(at >= 0);
+	assert_int_equal(f->msg[at].p.config.offset, 0);
+	assert_int_equal(f->msg[at].p.config.size, 6);
+	assert_memory_equal(f->msg[at].p.config.region, mac, 6);
+	assert_memory_equal(uvio_net_get_info(n)->mac, mac, 6);
+	f->nak = VU_SET_CONFIG;
+	assert_int_equal(uvio_net_set_mac(n, mac), -EIO);
+	assert_non_null(strstr(uvio_net_ctrl_error(n), "refused SET_CONFIG"));
+
+	assert_int_equal(uvio_net_set_promisc(n, true), -ENOTSUP);
+	assert_string_equal(uvio_net_ctrl_error(n),
+			    "vhost-user: the protocol has no promiscuous-mode message");
+	assert_int_equal(uvio_net_set_allmulti(n, false), -ENOTSUP);
+	assert_int_equal(uvio_net_vlan_add(n, 5), -ENOTSUP);
+	assert_non_null(strstr(uvio_net_ctrl_error(n), "VLAN"));
+	assert_int_equal(uvio_net_set_mac_tables(n, &mac, 1, NULL, 0), -ENOTSUP);
+	assert_int_equal(uvio_net_set_rss(n, 1, mac, 6, (uint16_t[]){ 0, 1 }, 2), -ENOTSUP);
+	assert_non_null(strstr(uvio_net_ctrl_error(n), "RSS"));
+	assert_int_equal(uvio_net_announce_ack(n), -ENOTSUP);
 	uvio_net_close(n);
 	uvio_pktpool_destroy(pool);
 	fake_free(f);
@@ -1055,6 +1131,7 @@ int main(void)
 		cmocka_unit_test(test_blk_new_segment_announced),
 		cmocka_unit_test(test_blk_refused_ack),
 		cmocka_unit_test(test_net_features),
+		cmocka_unit_test(test_net_mq_ctrl),
 		cmocka_unit_test(test_blk_hangup_then_reconnect),
 		cmocka_unit_test(test_reconnect_fewer_queues),
 		cmocka_unit_test(test_server_mode),

@@ -168,6 +168,22 @@ unsigned uvio_blk_queue_in_flight(const struct uvio_blk_queue *q);
 /* Why the queue broke, or "". */
 const char *uvio_blk_queue_error(const struct uvio_blk_queue *q);
 
+/*
+ * Event mode (completion interrupts). uvio_blk_queue_eventfd: an fd that
+ * polls readable when a request completed on `q` while armed; read 8
+ * bytes to clear it. The first call sets the interrupt up: from the
+ * control thread, after open (the queue objects are new after
+ * uvio_blk_reinit: ask again). Results as uvio_dev_queue_eventfd.
+ * uvio_blk_queue_intr_enable: arm the used buffer notification (spec
+ * 2.7.7 / 2.8.10) and look at the ring again: 0 nothing completed (sleep
+ * on the fd), 1 something did meanwhile (uvio_blk_poll instead), -EIO
+ * broken. uvio_blk_queue_intr_disable: back to polling. Both on the
+ * queue's thread, like uvio_blk_poll.
+ */
+int uvio_blk_queue_eventfd(struct uvio_blk_queue *q);
+int uvio_blk_queue_intr_enable(struct uvio_blk_queue *q);
+void uvio_blk_queue_intr_disable(struct uvio_blk_queue *q);
+
 /* Synchronous wrappers: submit, then poll this queue until done. */
 int uvio_blk_read_sync(struct uvio_blk_queue *q, uint64_t offset, void *buf,
 		       uint64_t len);

@@ -115,6 +115,21 @@ struct uvio_transport_ops {
 	 * where GET_VRING_BASE + SET_VRING_ENABLE could do it but do not yet).
 	 */
 	int (*reset_queue)(void *t, uint16_t q);
+
+	/*
+	 * Event mode (uvio_dev_queue_eventfd() and friends); each may be NULL
+	 * (no interrupts). From the control thread.
+	 *   queue_eventfd:  an fd that becomes readable when queue q sends a
+	 *                   used buffer notification (spec 2.3; an eventfd:
+	 *                   read 8 bytes to clear). The transport owns it and
+	 *                   keeps it, and the queue's vector, across resets.
+	 *   config_eventfd: the same for the configuration change
+	 *                   notification (spec 2.5.2, 4.1.5.3).
+	 * Both return the fd, or a negative errno with a line in `err`
+	 * (-ENOTSUP: the transport cannot).
+	 */
+	int (*queue_eventfd)(void *t, uint16_t q, struct uvio_err *err);
+	int (*config_eventfd)(void *t, struct uvio_err *err);
 };
 
 struct uvio_dev;
@@ -274,6 +289,30 @@ bool uvio_dev_can_reset_queue(const struct uvio_dev *dev);
 int uvio_dev_reinit(struct uvio_dev *dev,
 		    void (*on_unused)(void *ctx, uint16_t q, void *cookie),
 		    void *ctx);
+
+/*
+ * Event mode: interrupts instead of polling (net.h and blk.h have the
+ * per-queue arming calls). From the control thread; the fds are the
+ * transport's (do not close them) and stay valid until uvio_dev_destroy,
+ * across uvio_dev_reinit.
+ *
+ * uvio_dev_queue_eventfd: the fd queue q's used buffer notifications make
+ * readable (VFIO: an MSI-X vector; vhost-user: the queue's call fd). The
+ * first call sets the interrupt up. Returns the fd, or -ENOTSUP (UIO, the
+ * model), -ENOSPC (no vector left), -EIO (the device refused the vector),
+ * with the reason in uvio_dev_error().
+ *
+ * uvio_dev_config_eventfd: the fd the configuration change notification
+ * makes readable (spec 2.5.2: link status, DEVICE_NEEDS_RESET); read it,
+ * then read the config. Same results.
+ *
+ * uvio_dev_config_reads: how many device-config reads uvio_dev_read_config
+ * has made (a debug counter: proves an event loop does not poll config
+ * space). Any thread.
+ */
+int uvio_dev_queue_eventfd(struct uvio_dev *dev, uint16_t q);
+int uvio_dev_config_eventfd(struct uvio_dev *dev);
+uint64_t uvio_dev_config_reads(const struct uvio_dev *dev);
 
 #pragma GCC visibility pop
 #ifdef __cplusplus

@@ -212,6 +212,26 @@ void uvio_net_tx_drop(struct uvio_net *net, uint16_t q, struct uvio_pkt **pkts,
 /* Why queue pair q broke, or "". */
 const char *uvio_net_queue_error(const struct uvio_net *net, uint16_t q);
 
+/* ---- event mode (rx interrupts, as DPDK's rte_eth_dev_rx_intr_*) ----
+ *
+ * uvio_net_rxq_eventfd: an fd that polls readable (epoll) when rx queue q
+ * got a frame while armed; read 8 bytes from it to clear it. The first
+ * call sets the interrupt up: from the control thread, after open (the fd
+ * stays the same across uvio_net_reinit). -ENOTSUP (UIO, model) and the
+ * other results of uvio_dev_queue_eventfd, the reason in uvio_dev_error().
+ *
+ * uvio_net_rxq_intr_enable: arm queue q's used buffer notification (spec
+ * 2.7.7 used_event or flags; 2.8.10 the driver event structure) and look
+ * at the ring again after arming: returns 0 when it is empty (sleep on the
+ * fd now), 1 when a frame came meanwhile (do not sleep: poll, it would
+ * not wake you), -EIO when the queue is broken, -EINVAL for a bad q.
+ * uvio_net_rxq_intr_disable: back to polling (no interrupts). Both on the
+ * thread that owns pair q, like rx_burst; no lock, no system call.
+ */
+int uvio_net_rxq_eventfd(struct uvio_net *net, uint16_t q);
+int uvio_net_rxq_intr_enable(struct uvio_net *net, uint16_t q);
+int uvio_net_rxq_intr_disable(struct uvio_net *net, uint16_t q);
+
 /* ---- link ---- */
 
 struct uvio_net_link {

@@ -156,6 +156,21 @@ unsigned uvio_vfio_msix_count(struct uvio_pci_bus *bus);
 int uvio_vfio_req_eventfd(struct uvio_pci_bus *bus, struct uvio_err *err);
 
 /*
+ * Event mode (irq.c): MSI-X vector 0 for the config change, 1 + q for
+ * queue q, each an eventfd. irq_want: enable the vectors for `nsrc`
+ * sources on first use (*irq NULL until then), mark `vec` as given out and
+ * return its eventfd (the irq owns it), or -ENOTSUP (UIO, no MSI-X),
+ * -ENOSPC (too few vectors). irq_vector: what to write into msix_config /
+ * queue_msix_vector for `vec` (VIRTIO_MSI_NO_VECTOR when not given out;
+ * `irq` may be NULL). irq_destroy: after the bus is closed.
+ */
+struct uvio_pci_irq;
+int uvio_pci_irq_want(struct uvio_pci_bus *bus, struct uvio_pci_irq **irq,
+		      unsigned nsrc, unsigned vec, struct uvio_err *err);
+uint16_t uvio_pci_irq_vector(const struct uvio_pci_irq *irq, unsigned vec);
+void uvio_pci_irq_destroy(struct uvio_pci_irq *irq);
+
+/*
  * Removal records (removal.c; see its head comment). attach: give an open
  * bus its removal record and eventfd (ops->request_eventfd, else a plain
  * one), and install the process's SIGBUS handler the first time; add_bar:

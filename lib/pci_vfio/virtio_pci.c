@@ -6,8 +6,8 @@
  * after that is loads and stores through the bus (VFIO or UIO, see
  * pci_internal.h). Legacy devices are in virtio_pci_legacy.c.
  *
- * uvio polls: no MSI-X vector is ever assigned (VIRTIO_MSI_NO_VECTOR for
- * the config change and every queue).
+ * uvio polls: no MSI-X vector is assigned (VIRTIO_MSI_NO_VECTOR for the
+ * config change and every queue) until event mode asks for one.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -46,6 +46,7 @@ struct vpci {
 	uint64_t features;        /* what the driver wrote */
 	struct vq_notify *nq;     /* nq_cap >= num_queues entries */
 	uint16_t nq_cap;
+	struct uvio_pci_irq *irq; /* event mode (irq.c); NULL: polling only */
 };
 
 static const struct uvio_transport_ops modern_ops_vfio, modern_ops_uio;
@@ -116,6 +117,58 @@ static uint32_t m_config_generation(void *t)
 	return cc_read8(t, VIRTIO_PCI_COMMON_CFGGENERATION);
 }
 
+/* ---- interrupt vectors (spec 4.1.4.3, 4.1.5.1.3; vectors: irq.c) --------- */
+
+/* Write a vector and read it back: VIRTIO_MSI_NO_VECTOR back means the
+ * device refused it (4.1.5.1.3). Polling writes NO_VECTOR: nothing to
+ * check. */
+static int m_set_vector(struct vpci *v, uint32_t reg, uint16_t vec)
+{
+	cc_write16(v, reg, vec);
+	if (vec != VIRTIO_MSI_NO_VECTOR && cc_read16(v, reg) != vec)
+		return -EIO;
+	return 0;
+}
+
+static int m_config_vector(struct vpci *v)
+{
+	return m_set_vector(v, VIRTIO_PCI_COMMON_MSIX, uvio_pci_irq_vector(v->irq, 0));
+}
+
+/* Selects queue q. Before queue_enable at set-up (4.1.5.1.3), and again
+ * for a queue already live when its fd is first asked for. */
+static int m_queue_vector(struct vpci *v, uint16_t q)
+{
+	cc_write16(v, VIRTIO_PCI_COMMON_Q_SELECT, q);
+	return m_set_vector(v, VIRTIO_PCI_COMMON_Q_MSIX,
+			    uvio_pci_irq_vector(v->irq, 1u + q));
+}
+
+static int m_queue_eventfd(void *t, uint16_t q, struct uvio_err *err)
+{
+	struct vpci *v = t;
+	int fd;
+
+	if (q >= v->num_queues)
+		return uvio_err_set(err, -ENOENT, "%s: no queue %u", v->bus->bdf, q);
+	fd = uvio_pci_irq_want(v->bus, &v->irq, 1u + v->num_queues, 1u + q, err);
+	if (fd >= 0 && v->nq[q].set && m_queue_vector(v, q))
+		return uvio_err_set(err, -EIO, "%s: queue %u refused MSI-X vector %u "
+				    "(reads VIRTIO_MSI_NO_VECTOR)", v->bus->bdf, q, 1u + q);
+	return fd;
+}
+
+static int m_config_eventfd(void *t, struct uvio_err *err)
+{
+	struct vpci *v = t;
+	int fd = uvio_pci_irq_want(v->bus, &v->irq, 1u + v->num_queues, 0, err);
+
+	if (fd >= 0 && m_config_vector(v))
+		return uvio_err_set(err, -EIO, "%s: msix_config refused MSI-X vector 0 "
+				    "(reads VIRTIO_MSI_NO_VECTOR)", v->bus->bdf);
+	return fd;
+}
+
 /* ---- status and features (spec 4.1.4.3, 3.1.1) -------------------------- */
 
 /* A removed device reads all ones, like a master abort (removal.c). */
@@ -150,8 +203,8 @@ static int m_reset(void *t)
 	for (uint16_t q = 0; q < v->num_queues; q++)
 		v->nq[q].set = false;
 	v->features = 0;
-	/* Polling: no config-change interrupt. */
-	cc_write16(v, VIRTIO_PCI_COMMON_MSIX, VIRTIO_MSI_NO_VECTOR);
+	/* The reset dropped the config vector: event mode's comes back. */
+	m_config_vector(v);
 	return 0;
 }
 
@@ -237,7 +290,11 @@ static int m_setup_queue(void *t, uint16_t q, uint16_t size,
 	if (cc_read16(v, VIRTIO_PCI_COMMON_Q_ENABLE))
 		return -EBUSY;
 	cc_write16(v, VIRTIO_PCI_COMMON_Q_SIZE, size);
-	cc_write16(v, VIRTIO_PCI_COMMON_Q_MSIX, VIRTIO_MSI_NO_VECTOR);
+	/* Also the re-enable of a reset queue (spec 2.6.1.2): event mode's
+	 * per-queue MSI-X vector is written here, so that it comes back
+	 * with the queue (and after a device reset). */
+	if (m_queue_vector(v, q))
+		return -EIO;
 	cc_write64(v, VIRTIO_PCI_COMMON_Q_DESCLO, VIRTIO_PCI_COMMON_Q_DESCHI, a->desc);
 	cc_write64(v, VIRTIO_PCI_COMMON_Q_AVAILLO, VIRTIO_PCI_COMMON_Q_AVAILHI, a->driver);
 	cc_write64(v, VIRTIO_PCI_COMMON_Q_USEDLO, VIRTIO_PCI_COMMON_Q_USEDHI, a->device);
@@ -351,6 +408,7 @@ static void m_destroy(void *t)
 	struct vpci *v = t;
 
 	v->bus->ops->close(v->bus);
+	uvio_pci_irq_destroy(v->irq);
 	free(v->nq);
 	free(v);
 }
@@ -377,6 +435,8 @@ static void m_destroy(void *t)
 	.is_removed = m_is_removed,                  \
 	.release = m_release,                        \
 	.reset_queue = m_reset_queue,                \
+	.queue_eventfd = m_queue_eventfd,            \
+	.config_eventfd = m_config_eventfd,          \
 }
 
 static const struct uvio_transport_ops modern_ops_vfio = MODERN_OPS("vfio");

@@ -25,6 +25,7 @@
 struct vlegacy {
 	struct uvio_pci_bus *bus;
 	uint16_t num_queues;
+	struct uvio_pci_irq *irq;  /* event mode (irq.c); NULL: polling only */
 };
 
 static const struct uvio_transport_ops legacy_ops_vfio, legacy_ops_uio;
@@ -88,6 +89,57 @@ static int l_write_config(void *t, uint32_t off, const void *buf, uint32_t len)
 	return l_config_access(t, off, (void *)buf, len, true);
 }
 
+/* ---- interrupt vectors (spec 4.1.4.8: the two registers at 20 and 22
+ * exist while MSI-X is enabled; vectors: irq.c) ---- */
+
+/* Read back: VIRTIO_MSI_NO_VECTOR means the device refused (4.1.5.1.3). */
+static int l_set_vector(struct vlegacy *l, uint32_t reg, uint16_t vec)
+{
+	if (!uvio_pci_msix_enabled(l->bus))
+		return 0;   /* no vector registers: nothing to undo */
+	w16(l, reg, vec);
+	if (vec != VIRTIO_MSI_NO_VECTOR && r16(l, reg) != vec)
+		return -EIO;
+	return 0;
+}
+
+static int l_config_vector(struct vlegacy *l)
+{
+	return l_set_vector(l, VIRTIO_MSI_CONFIG_VECTOR, uvio_pci_irq_vector(l->irq, 0));
+}
+
+static int l_queue_vector(struct vlegacy *l, uint16_t q)
+{
+	w16(l, VIRTIO_PCI_QUEUE_SEL, q);
+	return l_set_vector(l, VIRTIO_MSI_QUEUE_VECTOR, uvio_pci_irq_vector(l->irq, 1u + q));
+}
+
+/* A legacy queue is live once it has an address. */
+static int l_queue_eventfd(void *t, uint16_t q, struct uvio_err *err)
+{
+	struct vlegacy *l = t;
+	int fd;
+
+	if (q >= l->num_queues)
+		return uvio_err_set(err, -ENOENT, "%s: no queue %u", l->bus->bdf, q);
+	fd = uvio_pci_irq_want(l->bus, &l->irq, 1u + l->num_queues, 1u + q, err);
+	if (fd >= 0 && l_queue_vector(l, q))
+		return uvio_err_set(err, -EIO, "%s: queue %u refused MSI-X vector %u "
+				    "(reads VIRTIO_MSI_NO_VECTOR)", l->bus->bdf, q, 1u + q);
+	return fd;
+}
+
+static int l_config_eventfd(void *t, struct uvio_err *err)
+{
+	struct vlegacy *l = t;
+	int fd = uvio_pci_irq_want(l->bus, &l->irq, 1u + l->num_queues, 0, err);
+
+	if (fd >= 0 && l_config_vector(l))
+		return uvio_err_set(err, -EIO, "%s: the config vector register refused "
+				    "MSI-X vector 0", l->bus->bdf);
+	return fd;
+}
+
 /* A removed device reads all ones, like a master abort (removal.c). */
 static uint8_t l_get_status(void *t)
 {
@@ -117,6 +169,8 @@ static int l_reset(void *t)
 			return -ETIMEDOUT;
 		nanosleep(&ms, NULL);
 	}
+	/* The reset dropped the vectors: event mode's config one comes back. */
+	l_config_vector(t);
 	return 0;
 }
 
@@ -182,8 +236,8 @@ static int l_setup_queue(void *t, uint16_t q, uint16_t size,
 	pfn = a->desc >> VIRTIO_PCI_QUEUE_ADDR_SHIFT;
 	if (pfn > UINT32_MAX || pfn == 0)
 		return -ERANGE;   /* above the 16 TiB legacy limit (or at 0) */
-	if (uvio_pci_msix_enabled(l->bus))
-		w16(l, VIRTIO_MSI_QUEUE_VECTOR, VIRTIO_MSI_NO_VECTOR);
+	if (l_queue_vector(l, q))
+		return -EIO;
 	return w32(l, VIRTIO_PCI_QUEUE_PFN, (uint32_t)pfn);
 }
 
@@ -233,6 +287,7 @@ static void l_destroy(void *t)
 	struct vlegacy *l = t;
 
 	l->bus->ops->close(l->bus);
+	uvio_pci_irq_destroy(l->irq);
 	free(l);
 }
 
@@ -257,6 +312,8 @@ static void l_destroy(void *t)
 	.removal_fd = l_removal_fd,                  \
 	.is_removed = l_is_removed,                  \
 	.release = l_release,                        \
+	.queue_eventfd = l_queue_eventfd,            \
+	.config_eventfd = l_config_eventfd,          \
 }
 
 static const struct uvio_transport_ops legacy_ops_vfio = LEGACY_OPS("vfio");

@@ -390,6 +390,28 @@ static uint32_t vu_device_id(void *t)
 	return ((struct vu *)t)->device_id;
 }
 
+/* Event mode: the queue's call fd, which the back-end writes when the
+ * ring's used_event or flags ask for a notification (spec 2.7.7, 2.8.10).
+ * The fd outlives reconnections (SET_VRING_CALL sends it again). */
+static int vu_queue_eventfd(void *t, uint16_t q, struct uvio_err *err)
+{
+	struct vu *v = t;
+
+	if (q >= v->nqueues || v->q[q].callfd < 0)
+		return uvio_err_set(err, -ENOENT, "vhost-user %s: no call fd for queue %u",
+				    v->path, q);
+	return v->q[q].callfd;
+}
+
+/* The back-end tells config changes over its own request channel
+ * (VHOST_USER_BACKEND_CONFIG_CHANGE_MSG), which uvio does not open. */
+static int vu_config_eventfd(void *t, struct uvio_err *err)
+{
+	return uvio_err_set(err, -ENOTSUP, "vhost-user %s: no config-change "
+			    "notification (needs the back-end request channel)",
+			    ((struct vu *)t)->path);
+}
+
 static bool vu_connected(void *t)
 {
 	return atomic_load(&((struct vu *)t)->connected);
@@ -461,6 +483,8 @@ static const struct uvio_transport_ops vu_ops = {
 	.notify_queue = vu_notify_queue,
 	.destroy = vu_destroy,
 	.device_id = vu_device_id,
+	.queue_eventfd = vu_queue_eventfd,
+	.config_eventfd = vu_config_eventfd,
 	.net_ctrl = uvio_vu_net_ctrl,
 	.connected = vu_connected,
 	.reconnect = vu_reconnect,

@@ -27,7 +27,7 @@
 
 struct vu_queue {
 	int kickfd;     /* we write: the back-end's doorbell */
-	int callfd;     /* the back-end writes; uvio polls and never reads it */
+	int callfd;     /* the back-end writes; uvio never reads it (event mode gives it to the app) */
 	bool live;      /* set up on this connection since the last reset */
 };
 

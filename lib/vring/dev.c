@@ -32,6 +32,7 @@ struct uvio_dev {
 	uint64_t features;
 	uint16_t nqueues;          /* entries in queues[] */
 	struct dev_queue *queues;
+	uint64_t config_reads;     /* read_config calls (atomic, relaxed) */
 	char error[UVIO_ERR_MSG_MAX];
 };
 
@@ -247,6 +248,8 @@ int uvio_dev_read_config(struct uvio_dev *dev, uint32_t off, void *buf, uint32_t
 	for (int i = 0; i < CONFIG_READ_RETRIES; i++) {
 		uint32_t gen = dev->ops->config_generation ? dev->ops->config_generation(dev->t) : 0;
 		int rc = dev->ops->read_config(dev->t, off, buf, len);
+
+		__atomic_fetch_add(&dev->config_reads, 1, __ATOMIC_RELAXED);
 
 		if (rc)
 			return dev_error(dev, rc, "config read at %u+%u failed", off, len);
@@ -485,4 +488,39 @@ int uvio_dev_reset_queue(struct uvio_dev *dev, uint16_t q, uint16_t size,
 	}
 	*out = dev->queues[q].vq;
 	return 0;
+}
+
+/* Event mode: the transport's interrupt fds (dev.h). */
+static int event_fd_result(struct uvio_dev *dev, int rc, const struct uvio_err *e)
+{
+	if (rc >= 0)
+		return rc;
+	return dev_error(dev, rc, "%s", e->msg[0] ? e->msg : "no interrupts on this transport");
+}
+
+int uvio_dev_queue_eventfd(struct uvio_dev *dev, uint16_t q)
+{
+	struct uvio_err e = { 0 };
+
+	if (q >= dev->nqueues || !dev->queues[q].vq)
+		return dev_error(dev, -EINVAL, "queue %u is not set up", q);
+	if (!dev->ops->queue_eventfd)
+		return dev_error(dev, -ENOTSUP, "the %s transport has no queue interrupts",
+				 dev->ops->name);
+	return event_fd_result(dev, dev->ops->queue_eventfd(dev->t, q, &e), &e);
+}
+
+int uvio_dev_config_eventfd(struct uvio_dev *dev)
+{
+	struct uvio_err e = { 0 };
+
+	if (!dev->ops->config_eventfd)
+		return dev_error(dev, -ENOTSUP, "the %s transport has no config interrupt",
+				 dev->ops->name);
+	return event_fd_result(dev, dev->ops->config_eventfd(dev->t, &e), &e);
+}
+
+uint64_t uvio_dev_config_reads(const struct uvio_dev *dev)
+{
+	return __atomic_load_n(&dev->config_reads, __ATOMIC_RELAXED);
 }

@@ -34,6 +34,7 @@
 #include <uvio/vring.h>
 
 #include "../common/cli.h"
+#include "ringreset.h"
 
 #ifndef VIRTIO_F_NOTIFICATION_DATA
 #define VIRTIO_F_NOTIFICATION_DATA 38
@@ -59,6 +60,7 @@ struct opts {
 	const char *expect_driver;  /* "vfio" / "uio" / "vfio-noiommu" */
 	const char *expect_iova;    /* "va" / "pa" */
 	double hold;                /* seconds to keep the device open */
+	bool ring_reset;            /* --ring-reset: ringreset.c instead */
 	bool quiet;
 	bool error_matched;         /* the failure held --expect-error's text */
 };
@@ -87,6 +89,8 @@ static const char usage_text[] =
 	"  --expect-error TEXT    the run must fail with TEXT in its message\n"
 	"  --hold TIME            keep the device open TIME before closing\n"
 	"                         (seconds, or 500ms, 1m ...)\n"
+	"  --ring-reset           reset queue 1 of a 2-queue net or blk device\n"
+	"                         while queue 0 carries traffic (tests/vm/run-ringreset)\n"
 	"  -q, --quiet            print only errors\n"
 	"  -h, --help             this text, and exit\n"
 	"  --version              the version, and exit\n"
@@ -520,7 +524,7 @@ static int parse_lba_pat(const char *arg, long long *lba, const char **pat)
 
 enum { O_BDF = 256, O_MAC, O_CAP, O_SERIAL, O_READ, O_WRITE, O_COUNT,
        O_INDIRECT, O_EXPECT_ERROR, O_EXPECT_RING, O_EXPECT_IFACE,
-       O_EXPECT_DRIVER, O_EXPECT_IOVA, O_HOLD, O_VERSION };
+       O_EXPECT_DRIVER, O_EXPECT_IOVA, O_HOLD, O_VERSION, O_RING_RESET };
 
 static const struct option lopts[] = {
 	{ "bdf", required_argument, NULL, O_BDF },
@@ -537,6 +541,7 @@ static const struct option lopts[] = {
 	{ "expect-driver", required_argument, NULL, O_EXPECT_DRIVER },
 	{ "expect-iova", required_argument, NULL, O_EXPECT_IOVA },
 	{ "hold", required_argument, NULL, O_HOLD },
+	{ "ring-reset", no_argument, NULL, O_RING_RESET },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, O_VERSION },
@@ -606,6 +611,7 @@ static int parse_opts(int argc, char **argv)
 		case O_EXPECT_DRIVER: o.expect_driver = optarg; break;
 		case O_EXPECT_IOVA: o.expect_iova = optarg; break;
 		case 'q': o.quiet = true; break;
+		case O_RING_RESET: o.ring_reset = true; break;
 		case 'h': fputs(usage_text, stdout); return 3;
 		case O_VERSION: cli_print_version("uvio-vmtest"); return 3;
 		case '?': case ':':
@@ -630,6 +636,8 @@ int main(int argc, char **argv)
 	if (c)
 		return c == 3 ? 0 : c;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (o.ring_reset)
+		return vmtest_ring_reset(o.bdf);
 	c = run();
 	if (!o.expect_error)
 		return c ? 1 : 0;

@@ -34,7 +34,8 @@ static const struct {
 	  BIT(VIRTIO_NET_F_HOST_TSO6) },
 	{ UVIO_NET_OFF_LRO, BIT(VIRTIO_NET_F_GUEST_CSUM) | BIT(VIRTIO_NET_F_GUEST_TSO4) |
 	  BIT(VIRTIO_NET_F_MRG_RXBUF), BIT(VIRTIO_NET_F_GUEST_TSO6) },
-	{ UVIO_NET_OFF_RSS, BIT(VIRTIO_NET_F_RSS) | BIT(VIRTIO_NET_F_CTRL_VQ), 0 },
+	{ UVIO_NET_OFF_RSS, BIT(VIRTIO_NET_F_RSS) | BIT(VIRTIO_NET_F_CTRL_VQ),
+	  BIT(VIRTIO_NET_F_HASH_REPORT) },
 };
 
 #define N_OFFLOADS (sizeof(offload_features) / sizeof(offload_features[0]))
@@ -147,10 +148,13 @@ static int read_config(struct uvio_net *net, struct uvio_err *err)
 	return 0;
 }
 
-/* The header layout (spec 5.1.6): 12 bytes for VERSION_1 or MRG_RXBUF,
- * the legacy 10 otherwise. */
+/* The header layout (spec 5.1.6): 20 bytes with HASH_REPORT (the hash
+ * fills uvio_pkt.rss_hash), 12 for VERSION_1 or MRG_RXBUF, the legacy 10
+ * otherwise. */
 static uint16_t header_len(const struct uvio_net *net)
 {
+	if (uvio_has(net->dev, VIRTIO_NET_F_HASH_REPORT))
+		return sizeof(struct virtio_net_hdr_v1_hash);
 	if (uvio_has(net->dev, VIRTIO_F_VERSION_1) || uvio_has(net->dev, VIRTIO_NET_F_MRG_RXBUF))
 		return sizeof(struct virtio_net_hdr_mrg_rxbuf);
 	return sizeof(struct virtio_net_hdr);
@@ -257,6 +261,9 @@ static int start(struct uvio_net *net, struct uvio_err *err)
 	if (rc && net->info.queue_pairs > 1)
 		return uvio_err_set(err, rc, "%s: device refused %u queue pairs",
 				    uvio_dev_name(net->dev), net->info.queue_pairs);
+	if ((net->info.offloads & UVIO_NET_OFF_RSS) && (rc = uvio_net_rss_default(net)))
+		return uvio_err_set(err, rc, "%s: device refused the RSS configuration",
+				    uvio_dev_name(net->dev));
 	return 0;
 }
 

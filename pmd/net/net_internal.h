@@ -73,6 +73,8 @@ int uvio_net_xstats_init(struct uvio_net *net);
 void uvio_net_ctrl_fini(struct uvio_net *net);
 int uvio_net_ctrl_cmd(struct uvio_net *net, uint8_t cls, uint8_t cmd,
 		      const void *data, uint32_t len);
+/* rss.c: key and table over every pair in use (UVIO_NET_OFF_RSS). */
+int uvio_net_rss_default(struct uvio_net *net);
 /* ctrl_emul.c: the transport answers control commands itself. */
 bool uvio_net_ctrl_emulated(const struct uvio_net *net);
 int uvio_net_ctrl_emul(struct uvio_net *net, uint8_t cls, uint8_t cmd,

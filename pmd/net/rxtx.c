@@ -94,6 +94,18 @@ static void rx_offloads(struct uvio_pkt *p, const struct virtio_net_hdr *h)
 	p->ol_flags = f;
 }
 
+/* Spec 5.1.6.4.3.4: hash_report says which hash the device computed;
+ * NONE (and values this driver does not know) leave rss_hash unset. */
+static void rx_hash(struct uvio_pkt *p, const struct virtio_net_hdr_v1_hash *h)
+{
+	uint16_t report = h->hash_report;
+
+	if (report == VIRTIO_NET_HASH_REPORT_NONE || report > VIRTIO_NET_HASH_REPORT_UDPv6_EX)
+		return;
+	p->rss_hash = h->hash_value;
+	p->ol_flags |= UVIO_PKT_RX_RSS_HASH;
+}
+
 static void rx_drop(struct net_rxq *rxq, struct uvio_pkt *p)
 {
 	rxq->st->rx_errors++;
@@ -145,6 +157,8 @@ static int rx_one(struct uvio_net *net, struct net_rxq *rxq, struct uvio_pkt *p,
 	}
 	if (net->info.offloads & (UVIO_NET_OFF_RX_CSUM | UVIO_NET_OFF_LRO))
 		rx_offloads(p, &h->hdr);
+	if (net->hdr_len == sizeof(struct virtio_net_hdr_v1_hash))
+		rx_hash(p, (const void *)h);
 	p->data_len = (uint16_t)(len - net->hdr_len);
 	p->pkt_len = p->data_len;
 	if (nbufs == 1) {
@@ -210,6 +224,16 @@ void uvio_net_txq_drain(struct net_txq *txq)
 	}
 }
 
+/* Spec 5.1.6.2: a sent frame's hash fields are the driver's to leave 0. */
+static void tx_hash_clear(struct virtio_net_hdr_v1_hash *h)
+{
+	if (h->hash_value || h->hash_report || h->padding) {
+		h->hash_value = 0;
+		h->hash_report = 0;
+		h->padding = 0;
+	}
+}
+
 /* The header in the headroom (spec 5.1.6.2): offloads, or all zero. */
 static int tx_header(const struct uvio_net *net, struct uvio_pkt *p,
 		     struct virtio_net_hdr_mrg_rxbuf *h)
@@ -241,8 +265,10 @@ static int tx_header(const struct uvio_net *net, struct uvio_pkt *p,
 	 * header: clearing 12 would eat the frame's first bytes. */
 	if (memcmp(&h->hdr, &v, sizeof(v)))
 		h->hdr = v;
-	if (net->hdr_len == sizeof(*h) && h->num_buffers)
+	if (net->hdr_len >= sizeof(*h) && h->num_buffers)
 		h->num_buffers = 0;
+	if (net->hdr_len == sizeof(struct virtio_net_hdr_v1_hash))
+		tx_hash_clear((struct virtio_net_hdr_v1_hash *)(void *)h);
 	return 0;
 }
 

@@ -356,6 +356,8 @@ uint16_t model_net_hdr_len(const struct model_net *n);
 /* tx: frames the driver sent, in order, over all pairs. */
 unsigned model_net_tx_count(const struct model_net *n);
 const struct model_net_frame *model_net_tx_frame(const struct model_net *n, unsigned i);
+/* The hash the model reports for an IPv4 frame (HASH_REPORT with RSS). */
+uint32_t model_net_ipv4_hash(const uint8_t *frame);
 void model_net_tx_clear(struct model_net *n);
 /* Keep tx buffers (frames are captured) until model_net_tx_complete. */
 void model_net_tx_hold(struct model_net *n, bool on);

@@ -96,7 +96,10 @@ static enum role role_of(const struct model_net *n, uint16_t q)
 
 uint16_t model_net_hdr_len(const struct model_net *n)
 {
-	/* 5.1.6: 12 bytes with VERSION_1 or MRG_RXBUF, the legacy 10 without. */
+	/* 5.1.6: 20 bytes with HASH_REPORT, 12 with VERSION_1 or MRG_RXBUF,
+	 * the legacy 10 without. */
+	if (has(n, VIRTIO_NET_F_HASH_REPORT))
+		return sizeof(struct virtio_net_hdr_v1_hash);
 	if (has(n, VIRTIO_F_VERSION_1) || has(n, VIRTIO_NET_F_MRG_RXBUF))
 		return sizeof(struct virtio_net_hdr_mrg_rxbuf);
 	return sizeof(struct virtio_net_hdr);
@@ -111,7 +114,7 @@ static void tx_check_hdr(struct model_net *n, const struct virtio_net_hdr_mrg_rx
 	uint8_t gso = h->hdr.gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
 	unsigned need = 0;
 
-	if (hdr_len == sizeof(*h) && h->num_buffers)
+	if (hdr_len >= sizeof(*h) && h->num_buffers)
 		model_dev_violation(m, "tx num_buffers %u (5.1.6.2.1: MUST be 0)", h->num_buffers);
 	if ((h->hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !has(n, VIRTIO_NET_F_CSUM))
 		model_dev_violation(m, "tx NEEDS_CSUM without VIRTIO_NET_F_CSUM (5.1.6.2.1)");
@@ -154,7 +157,8 @@ static void tx_capture(struct model_net *n, uint16_t pair, struct vdev_buf *vb)
 				    vb->out_len);
 		return;
 	}
-	model_buf_read(vb, 0, &f.hdr, hdr_len);
+	/* A hash report header's tail (5.1.6) is not kept. */
+	model_buf_read(vb, 0, &f.hdr, hdr_len < sizeof(f.hdr) ? hdr_len : sizeof(f.hdr));
 	f.len = vb->out_len - hdr_len;
 	f.data = malloc(f.len + 1);
 	if (!f.data)
@@ -244,11 +248,37 @@ static unsigned rx_bufs_needed(const struct model_net *n, struct vdev_model *vq,
 	return 0;
 }
 
+/* Spec 5.1.6.4.3.4: with HASH_REPORT and RSS configured, an IPv4 frame
+ * gets a hash (here FNV-1a of its addresses: model_net_ipv4_hash) and the
+ * type VIRTIO_NET_HASH_REPORT_IPv4; anything else NONE. */
+uint32_t model_net_ipv4_hash(const uint8_t *frame)
+{
+	uint32_t h = 2166136261u;
+
+	for (unsigned i = 26; i < 34; i++)
+		h = (h ^ frame[i]) * 16777619u;
+	return h;
+}
+
+static void rx_hash(const struct model_net *n, const struct rx_frame *f, uint16_t hdr_len,
+		    struct virtio_net_hdr_v1_hash *hh)
+{
+	const uint8_t *fr = f->bytes + hdr_len;
+
+	if (!has(n, VIRTIO_NET_F_HASH_REPORT) || !n->st.rss || f->len < 34 ||
+	    fr[12] != 0x08 || fr[13] != 0x00 ||
+	    !(n->st.rss_hash_types & VIRTIO_NET_RSS_HASH_TYPE_IPv4))
+		return;
+	hh->hash_value = model_net_ipv4_hash(fr);
+	hh->hash_report = VIRTIO_NET_HASH_REPORT_IPv4;
+}
+
 static void rx_put(struct model_net *n, struct vdev_model *vq, struct rx_wait *w,
 		   struct rx_frame *f, unsigned nb)
 {
 	uint16_t hdr_len = model_net_hdr_len(n);
 	struct virtio_net_hdr_mrg_rxbuf h = { .hdr = f->hdr, .num_buffers = (uint16_t)nb };
+	struct virtio_net_hdr_v1_hash hh = { 0 };
 	uint32_t total = hdr_len + f->len, off = 0;
 
 	if (f->evil == MODEL_NET_RX_NUM_BUFFERS_ZERO)
@@ -257,7 +287,9 @@ static void rx_put(struct model_net *n, struct vdev_model *vq, struct rx_wait *w
 		h.num_buffers = 0xffff;
 	else if (f->evil == MODEL_NET_RX_NUM_BUFFERS)
 		h.num_buffers = (uint16_t)f->arg;
-	memcpy(f->bytes, &h, hdr_len);
+	memcpy(&hh, &h, sizeof(h));
+	rx_hash(n, f, hdr_len, &hh);
+	memcpy(f->bytes, &hh, hdr_len);
 	for (unsigned k = 0; k < nb; k++) {
 		struct vdev_buf *vb = vdev_model_pending_at(vq, 0);
 		uint32_t chunk = total - off < vb->in_len ? total - off : vb->in_len;
@@ -337,7 +369,7 @@ unsigned model_net_rx_inject(struct model_net *n, uint16_t pair, const void *fra
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return w->n;
-	f->bytes = malloc(sizeof(struct virtio_net_hdr_mrg_rxbuf) + len);
+	f->bytes = malloc(sizeof(struct virtio_net_hdr_v1_hash) + len);
 	if (!f->bytes) {
 		free(f);
 		return w->n;

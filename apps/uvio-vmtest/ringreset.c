@@ -23,6 +23,7 @@
  * Prints "CHECK ok|fail NAME" lines; returns 0 when every check passed.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -151,6 +152,7 @@ struct net_run {
 	uint8_t mac[6];
 	atomic_uint q0_sent;
 	int q0_err;
+	int efd1;                   /* pair 1's rx interrupt, set up before the reset */
 };
 
 /* Send n frames of `flow` on pair q, retrying while the ring is full. */
@@ -213,16 +215,36 @@ static int reset_pair1(struct net_run *r)
 	return rc;
 }
 
+/* Event mode across the reset: the eventfd was set up before it, so the
+ * vector must have come back with the re-enable (setup_queue). True once
+ * the armed queue's interrupt fired. */
+static bool irq_fired(struct net_run *r)
+{
+	struct pollfd p = { .fd = r->efd1, .events = POLLIN };
+	uint64_t v;
+
+	if (r->efd1 < 0 || poll(&p, 1, 0) != 1)
+		return false;
+	if (read(r->efd1, &v, sizeof(v)) != sizeof(v))
+		return false;
+	uvio_net_rxq_intr_disable(r->net, 1);
+	return true;
+}
+
 static void rx_phase(struct net_run *r)
 {
 	struct uvio_pkt *pkts[32];
 	unsigned got[2] = { 0, 0 }, other = 0;
 	double t0 = now_s(), done_at = 0;
+	bool irq = false;
+	int armed = r->efd1 >= 0 ? uvio_net_rxq_intr_enable(r->net, 1) : -1;
 	FILE *f = fopen(RR_RXREADY, "w");
 
 	if (f)
 		fclose(f);
 	while (now_s() - t0 < RR_TIMEOUT_S) {
+		if (!irq && armed == 0)
+			irq = irq_fired(r);
 		for (uint16_t q = 0; q < 2; q++) {
 			uint16_t n = uvio_net_rx_burst(r->net, q, pkts, 32);
 
@@ -238,6 +260,8 @@ static void rx_phase(struct net_run *r)
 	check(got[0] + got[1] == RR_RX_FRAMES && got[1] > 0,
 	      "net: after the reset both pairs receive: %u of %u injected frames (pair 0 %u, "
 	      "pair 1 %u; %u others)", got[0] + got[1], RR_RX_FRAMES, got[0], got[1], other);
+	check(armed == 0 && irq, "net: pair 1's rx interrupt (MSI-X, set up before the "
+	      "reset) fires after it: the re-enable gave the vector back (armed %d)", armed);
 }
 
 static void net_report(struct net_run *r)
@@ -281,7 +305,7 @@ static int net_traffic(struct net_run *r)
 
 static int net_check(struct uvio_dev *dev)
 {
-	struct net_run r = { 0 };
+	struct net_run r = { .efd1 = -1 };
 	struct uvio_err err = { 0 };
 	unsigned avail;
 
@@ -296,6 +320,9 @@ static int net_check(struct uvio_dev *dev)
 		check(false, "net: open: %s", err.msg);
 	} else {
 		memcpy(r.mac, uvio_net_get_info(r.net)->mac, 6);
+		r.efd1 = uvio_net_rxq_eventfd(r.net, 1);
+		check(r.efd1 >= 0, "net: pair 1's rx interrupt eventfd set up before the "
+		      "reset (%s)", r.efd1 >= 0 ? "ok" : uvio_dev_error(uvio_net_dev(r.net)));
 		check(uvio_net_get_info(r.net)->queue_pairs == 2, "net: 2 queue pairs (%u)",
 		      uvio_net_get_info(r.net)->queue_pairs);
 		check(uvio_dev_can_reset_queue(uvio_net_dev(r.net)),

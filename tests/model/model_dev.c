@@ -396,6 +396,11 @@ unsigned model_dev_queue_resets(const struct model_dev *m, uint16_t q)
 	return q < MODEL_MAX_QUEUES ? m->q[q].resets : 0;
 }
 
+void model_dev_fail_queue_resets(struct model_dev *m, unsigned n)
+{
+	m->cfg.queue_reset_failures = n;
+}
+
 static void op_notify(void *t, uint16_t q, uint32_t data)
 {
 	struct model_dev *m = t;

@@ -147,6 +147,8 @@ uint16_t model_dev_num_queues(const struct model_dev *m);
 unsigned model_dev_kicks(const struct model_dev *m, uint16_t q);
 /* Queue resets of queue q (spec 2.6.1) the transport did. */
 unsigned model_dev_queue_resets(const struct model_dev *m, uint16_t q);
+/* The next n queue resets do not complete (reset_queue: -ETIMEDOUT). */
+void model_dev_fail_queue_resets(struct model_dev *m, unsigned n);
 uint32_t model_dev_kick_data(const struct model_dev *m, uint16_t q);
 /* Notifications sent before DRIVER_OK or after a reset (spec 3.1.1: the
  * driver MUST NOT notify before DRIVER_OK). Counted here, not as

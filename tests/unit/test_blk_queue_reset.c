@@ -114,6 +114,33 @@ static void test_reset_then_close(void **state)
 	assert_int_equal(r.status, -ECANCELED);
 }
 
+/* A reset that does not complete: the queue is broken and its requests
+ * fail with -EIO at the next poll; queue 0 keeps working. */
+static void test_reset_fails(void **state)
+{
+	struct fx *f = *state;
+	struct uvio_blk_queue *q1;
+	struct rec r[2] = { 0 };
+	char *buf;
+
+	open_reset(f, 2, 0);
+	q1 = uvio_blk_get_queue(f->blk, 1);
+	buf = dma(f, 4096);
+	model_blk_hold(f->mb, true);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(uvio_blk_write(q1, (uint64_t)i * 4096,
+			&(struct iovec){ buf, 4096 }, 1, on_done, &r[i]), 0);
+	model_dev_fail_queue_resets(f->m, 1);
+	assert_int_equal(uvio_blk_queue_reset(f->blk, 1, 0), -ETIMEDOUT);
+	assert_int_equal(uvio_blk_poll(q1, 8), -EIO);
+	assert_int_equal(r[0].status, -EIO);
+	assert_int_equal(r[1].status, -EIO);
+	assert_string_equal(uvio_blk_queue_error(q1), "queue 1: queue reset failed");
+	model_blk_hold(f->mb, false);
+	assert_int_equal(uvio_blk_write_sync(f->q, 0, buf, 4096), 0);
+	finish(f);
+}
+
 static void test_reset_not_negotiated(void **state)
 {
 	struct fx *f = *state;
@@ -130,6 +157,7 @@ int main(void)
 		BOTH(test_reset_cancels_in_flight),
 		BOTH(test_reset_new_size),
 		BOTH(test_reset_then_close),
+		BOTH(test_reset_fails),
 		BOTH(test_reset_not_negotiated),
 	};
 

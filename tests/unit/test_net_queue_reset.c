@@ -136,6 +136,23 @@ static void test_reset_drops_partial_frame(void **state)
 	finish(f);
 }
 
+/* A reset that does not complete leaves that pair broken and says so;
+ * the other pair is not touched. */
+static void test_reset_fails(void **state)
+{
+	struct fx *f = *state;
+	struct model_net_cfg cfg = reset_cfg(f, 2);
+
+	open_ok(f, &cfg, &(struct uvio_net_opts){ .queue_pairs = 2 });
+	model_dev_fail_queue_resets(f->m, 1);
+	assert_int_equal(uvio_net_queue_reset(f->net, 1, 0), -ETIMEDOUT);
+	assert_string_equal(uvio_net_queue_error(f->net, 1), "queue 3: queue reset failed");
+	assert_string_equal(uvio_net_queue_error(f->net, 0), "");
+	rx_one(f, 0, 90);
+	send(f, 0, 3, 91);
+	finish(f);
+}
+
 /* Without RING_RESET (not offered, legacy) nothing is touched. */
 static void test_reset_not_negotiated(void **state)
 {
@@ -171,6 +188,7 @@ int main(void)
 		BOTH(test_reset_new_size),
 		BOTH(test_reset_repeatedly),
 		BOTH(test_reset_drops_partial_frame),
+		BOTH(test_reset_fails),
 		BOTH(test_reset_not_negotiated),
 		SPLIT(test_reset_legacy),
 	};

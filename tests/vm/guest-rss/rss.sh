@@ -1,0 +1,41 @@
+# shellcheck shell=sh disable=SC3045  # busybox ash has read -t
+# Guest side of tests/vm/run-rss (busybox ash), sourced after uvio-vm's
+# funcs.sh, with RXN set. vm_net_rss (next to this file) does the work and
+# prints the "CHECK ok|fail ..." lines; this binds net0 and talks to the
+# host over /dev/ttyS1:
+#   SYNC inject N    vm_net_rss receives: the host sends N frames of 16
+#                    flows into the tap
+#   END
+# Ends with "CHECK-END"; always exits 0: the host counts the lines.
+
+ck_fail() { echo "CHECK fail $1: $2"; }
+
+stty -F /dev/ttyS1 raw -echo 2>/dev/null
+exec 3<>/dev/ttyS1
+
+host() {   # host MSG...: one line to the host, wait for its "GO"
+    echo "$*" >&3
+    _r=''
+    read -r -t 600 _r <&3
+    case $_r in GO*) return 0 ;; esac
+    ck_fail "host handshake" "no GO for '$*' (got '$_r')"
+    return 1
+}
+
+[ -n "${NO_RSS:-}" ] && export NO_RSS
+NET=$(vm_bdf net0)
+vm_bind "$NET" vfio-pci || ck_fail "bind net0" "$NET"
+rm -f /tmp/rss.ready /tmp/rss.done
+/uvio-guest-rss/vm_net_rss "pci:$NET" "$RXN" /tmp/rss.ready /tmp/rss.done >/tmp/rss.out 2>&1 &
+pid=$!
+i=0
+while [ ! -e /tmp/rss.ready ] && kill -0 "$pid" 2>/dev/null && [ $i -lt 1200 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+[ -e /tmp/rss.ready ] && host SYNC inject "$RXN"
+touch /tmp/rss.done
+wait "$pid" || echo "vm_net_rss exit $?"
+cat /tmp/rss.out
+host END
+echo "CHECK-END"

@@ -168,7 +168,8 @@ check-san: deps-check
 		$$t || rc=1; done; \
 	if ls $(SAN_LOGS)/* >/dev/null 2>&1; then rc=1; \
 		echo "sanitizer reports:"; head -40 $(SAN_LOGS)/*; fi; \
-	for t in "tests/vm/run-blk vtd" "tests/vm/run-net vfio_type1" tests/vm/run-unplug; do \
+	for t in "tests/vm/run-blk vtd" "tests/vm/run-net vfio_type1" tests/vm/run-unplug \
+		"tests/vm/run-ringreset split"; do \
 		[ "$(SAN_VM)" = all ] && t=$${t%% *}; \
 		echo "=== $$t (ASan+UBSan)"; UVIO_BUILD=$(CURDIR)/build/san $$t || rc=1; done; \
 	exit $$rc

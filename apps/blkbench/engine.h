@@ -73,6 +73,9 @@ struct bb_worker {
 	char *logbuf;
 	size_t loglen;
 	bool failed;
+	int efd;                  /* --completion irq|hybrid: the queue's eventfd */
+	unsigned empty;           /* hybrid: polls that found nothing */
+	uint64_t sleeps;
 	pthread_t thread;
 };
 

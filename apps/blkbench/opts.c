@@ -13,12 +13,13 @@
 
 #include "../common/cli.h"
 #include "blockhdr.h"
+#include "completion.h"
 #include "opts.h"
 
 enum opt_id {
 	O_RW = 256, O_MIX, O_BS, O_IODEPTH, O_QUEUES, O_RUNTIME, O_IOCOUNT,
 	O_OFFSET, O_SIZE, O_VERIFY, O_SEED, O_GEN, O_JSON, O_LATLOG, O_FLUSH,
-	O_OP, O_UNMAP, O_NOHUGE, O_RECONNECT, O_VERSION,
+	O_OP, O_UNMAP, O_NOHUGE, O_RECONNECT, O_VERSION, O_COMPLETION,
 };
 
 static const struct option long_opts[] = {
@@ -44,6 +45,7 @@ static const struct option long_opts[] = {
 	{ "unmap", no_argument, NULL, O_UNMAP },
 	{ "no-huge", no_argument, NULL, O_NOHUGE },
 	{ "reconnect", required_argument, NULL, O_RECONNECT },
+	{ "completion", required_argument, NULL, O_COMPLETION },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -100,6 +102,9 @@ void bb_usage(FILE *f)
 "                        I/Os that failed, wait up to TIME for it to come\n"
 "                        back, reconnect and send them again (pci: no\n"
 "                        effect)\n"
+"  --completion MODE     poll (spin, the default), irq (sleep on the queue's\n"
+"                        interrupt whenever nothing completed) or hybrid\n"
+"                        (poll a while, then sleep); pci: VFIO\n"
 "  --op CMD              flush, write-zeroes, discard or get-id: one command\n"
 "                        and exit (--offset and --size give the range)\n"
 "  --unmap               with --op write-zeroes: let the device unmap\n"
@@ -257,6 +262,11 @@ static int apply(struct bb_opts *o, int id, const char *v, char *msg, size_t len
 		return size_opt(o, id, v, msg, len);
 	case O_IODEPTH: case O_QUEUES: return count_opt(o, id, v, msg, len);
 	case O_RUNTIME: case O_RECONNECT: return time_opt(o, id, v, msg, len);
+	case O_COMPLETION:
+		o->completion = bb_completion_parse(v);
+		if (o->completion < 0)
+			return usage_fail(msg, len, "unknown --completion '%s' (poll|irq|hybrid)", v);
+		return 0;
 	case O_SEED: return uint_opt(id, v, UINT64_MAX, &o->seed, msg, len);
 	case O_GEN:
 		if (uint_opt(id, v, UINT32_MAX, &u, msg, len))

@@ -12,6 +12,9 @@
 
 enum bb_rw { BB_READ, BB_WRITE, BB_RANDREAD, BB_RANDWRITE, BB_RANDRW };
 
+/* --completion (completion.c) */
+enum bb_completion { BB_COMPLETION_POLL, BB_COMPLETION_IRQ, BB_COMPLETION_HYBRID };
+
 enum bb_op { BB_OP_NONE, BB_OP_FLUSH, BB_OP_WRITE_ZEROES, BB_OP_DISCARD,
 	     BB_OP_GET_ID };
 
@@ -40,6 +43,7 @@ struct bb_opts {
 	bool no_huge;             /* DMA memory from 4K pinned pages */
 	double reconnect;         /* seconds to wait for a back-end that went
 				   * away; 0 = give up at once */
+	int completion;           /* enum bb_completion */
 	bool help;
 	bool version;
 };

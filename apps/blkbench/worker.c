@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "completion.h"
 #include "engine.h"
 
 #define LD(p) __atomic_load_n(p, __ATOMIC_RELAXED)
@@ -382,6 +383,8 @@ void *bb_worker_main(void *arg)
 	struct bb_worker *w = arg;
 
 	w->done_tail = &w->done;
+	if (bb_completion_setup(w))
+		stop_all(w);
 	for (;;) {
 		bool stop = stopping(w);
 		int n;
@@ -409,7 +412,9 @@ void *bb_worker_main(void *arg)
 			stop_all(w);
 		}
 		reap(w, false);
+		bb_completion_wait(w, n);
 	}
+	bb_completion_done(w);
 	finish(w);
 	return NULL;
 }

@@ -12,6 +12,7 @@
 
 #include <uvio/net.h>
 
+#include "idle.h"
 #include "pktfwd.h"
 
 #define CACHE_SIZE    256
@@ -129,11 +130,14 @@ static void fwd_loop(struct pf_thread *t)
 	struct uvio_pkt *pkts[PF_MAX_BURST];
 	uint16_t q = (uint16_t)t->q;
 	unsigned long loops = 0;
+	unsigned got = 0;
 
 	while (!pf_stopping(ctx)) {
 		pf_maybe_park(t);
 		if (!(++loops & PF_ERR_POLL_MASK) && pf_any_queue_broken(t))
 			break;
+		pf_idle_round(t, got);
+		got = 0;
 		for (unsigned p = 0; p < ctx->nports; p++) {
 			/* Pairs 0-1, 2-3...; a port without a partner echoes. */
 			unsigned d = (p ^ 1) < ctx->nports ? p ^ 1 : p;
@@ -143,6 +147,7 @@ static void fwd_loop(struct pf_thread *t)
 
 			if (!n)
 				continue;
+			got += n;
 			if (ctx->o.mode == PF_MACSWAP)
 				mac_swap(pkts, n);
 			tx_flags(pkts, n, ctx->port[d].tx_csum);
@@ -200,6 +205,7 @@ static void rx_loop(struct pf_thread *t, struct uvio_pkt_cache *cache)
 	uint8_t *linear = malloc(LINEAR_MAX);
 	bool check = !ctx->o.no_check;
 	unsigned long loops = 0;
+	unsigned got = 0;
 
 	if (!linear) {
 		snprintf(t->error, sizeof(t->error), "out of memory");
@@ -211,11 +217,14 @@ static void rx_loop(struct pf_thread *t, struct uvio_pkt_cache *cache)
 		pf_maybe_park(t);
 		if (!(++loops & PF_ERR_POLL_MASK) && pf_any_queue_broken(t))
 			break;
+		pf_idle_round(t, got);
+		got = 0;
 		for (unsigned p = 0; p < ctx->nports; p++) {
 			unsigned n = rx_claimed(t, p, pkts);
 
 			if (!n)
 				continue;
+			got += n;
 			if (check)
 				check_frames(t, pkts, n, linear);
 			uvio_pkt_free_bulk(cache, pkts, n);

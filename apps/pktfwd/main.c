@@ -17,6 +17,7 @@
 #include <uvio/net.h>
 
 #include "../common/cli.h"
+#include "idle.h"
 #include "pktfwd.h"
 
 #define TICK_NS    10000000ull  /* how often the main thread looks */
@@ -164,8 +165,10 @@ static void check_devices(void)
 static void watch_links(void)
 {
 	for (unsigned p = 0; p < ctx.nports; p++)
-		if (pf_port_link_changed(&ctx.port[p]))
+		if (pf_idle_link_due(&ctx, p) && pf_port_link_changed(&ctx.port[p])) {
 			pf_link_line(&ctx, p);
+			pf_idle_link_note(&ctx, p);
+		}
 }
 
 /* Until a signal, --duration, --count, a failure or a removal says stop. */
@@ -250,6 +253,7 @@ static int run(void)
 		sleep_ns(LINGER_NS);
 	note_why();
 	status = pf_summary(&ctx, stdout);
+	pf_idle_report(&ctx, stderr);
 	return atomic_load(&ctx.failed) ? 1 : status;
 }
 
@@ -259,6 +263,7 @@ static int tear_down(int status)
 		fprintf(stderr, "pktfwd: writing %s failed\n", ctx.o.pcap);
 		status = 1;
 	}
+	pf_idle_teardown(&ctx);
 	pf_ports_close(&ctx);
 	for (unsigned q = 0; ctx.thr && q < ctx.nthreads; q++)
 		pf_checker_fini(&ctx.thr[q].ck);
@@ -282,7 +287,7 @@ int main(int argc, char **argv)
 		return cli_usage_error("pktfwd", "%s", err);
 	handle_signals();
 	/* After a signal during set-up nothing runs. */
-	if (!set_up() && !atomic_load(&ctx.stop))
+	if (!set_up() && !atomic_load(&ctx.stop) && !pf_idle_setup(&ctx))
 		status = run();
 	return tear_down(status);
 }

@@ -67,6 +67,10 @@ void pf_usage(FILE *f)
 "                        held and cannot be checked)\n"
 "  --no-check            rxonly: count frames without reading them, as\n"
 "                        testpmd's rxonly does (no sequence or CRC check)\n"
+"  --idle-sleep N        io, macswap, rxonly: after N polls that found\n"
+"                        nothing, arm the rx interrupts and sleep until a\n"
+"                        frame comes (busy-poll while traffic flows); link\n"
+"                        changes come from the config interrupt (pci: VFIO)\n"
 "  -h, --help            this text, and exit\n"
 "  --version             the version, and exit\n"
 "\n"
@@ -210,7 +214,7 @@ enum {
 	O_DURATION, O_RATE, O_STATS, O_JSON, O_PCAP, O_PCAP_COUNT, O_PROMISC,
 	O_OFFLOAD, O_SRC_MAC, O_DST_MAC, O_SRC_IP, O_DST_IP, O_SRC_PORT,
 	O_DST_PORT, O_FLOWS, O_FILL, O_NO_CHECK, O_NO_PACKED, O_NO_MRG, O_RECONNECT, O_VLAN,
-	O_VERSION,
+	O_VERSION, O_IDLE_SLEEP,
 };
 
 static const struct option long_opts[] = {
@@ -242,6 +246,7 @@ static const struct option long_opts[] = {
 	{ "flows", required_argument, NULL, O_FLOWS },
 	{ "fill", required_argument, NULL, O_FILL },
 	{ "no-check", no_argument, NULL, O_NO_CHECK },
+	{ "idle-sleep", required_argument, NULL, O_IDLE_SLEEP },
 	{ "reconnect", required_argument, NULL, O_RECONNECT },
 	{ "vlan", required_argument, NULL, O_VLAN },
 	{ NULL, 0, NULL, 0 },
@@ -489,6 +494,7 @@ static const struct opt_spec specs[] = {
 	OPT_FEATURE(O_NO_MRG, VIRTIO_NET_F_MRG_RXBUF),
 	OPT_FN(O_PCAP, pcap_opt),
 	OPT_FLAG(O_NO_CHECK, no_check),
+	OPT_NUM(O_IDLE_SLEEP, idle_sleep, 1, UINT32_MAX),
 	OPT_FN(O_FILL, fill_opt),
 	OPT_FN(O_PROMISC, promisc_opt),
 	OPT_FN(O_OFFLOAD, offload_opt),

@@ -79,6 +79,7 @@ struct pf_opts {
 				     * went away; 0 = give up */
 	uint16_t vlans[PF_MAX_VLANS]; /* --vlan: added to every port's filter */
 	unsigned nvlans;
+	unsigned idle_sleep;        /* empty rounds before sleeping (idle.c); 0 = never */
 };
 
 #define PF_RECONNECT_MAX 86400.0

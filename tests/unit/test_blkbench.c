@@ -29,6 +29,7 @@
 #include "../../apps/blkbench/report.c"
 #include "../../apps/blkbench/verify.c"
 #include "../../apps/blkbench/worker.c"
+#include "../../apps/blkbench/completion.c"
 #include "../model/model_dev.h"
 
 #define ARGV(...) ((char *[]){ "blkbench", __VA_ARGS__, NULL })

@@ -32,6 +32,7 @@
 #include "../../apps/blkbench/report.c"
 #include "../../apps/blkbench/verify.c"
 #include "../../apps/blkbench/worker.c"
+#include "../../apps/blkbench/completion.c"
 #include "../model/model_dev.h"
 
 /* ---- a JSON reader: enough to validate and to walk a path ---- */

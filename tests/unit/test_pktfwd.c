@@ -24,6 +24,7 @@
 #include "../../apps/pktfwd/engine.c"
 #include "../../apps/pktfwd/loop.c"
 #include "../../apps/pktfwd/txonly.c"
+#include "../../apps/pktfwd/idle.c"
 
 /* ---- options ---- */
 

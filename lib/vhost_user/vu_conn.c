@@ -407,8 +407,8 @@ static int hello(struct vu *v, bool first)
 		v->nqueues = need;
 	} else if (nq < v->nqueues) {
 		return uvio_vu_fail(v, -ENOTSUP, "the back-end came back with %llu "
-				    "queues; the device uses %u",
-				    (unsigned long long)nq, v->nqueues);
+				    "%s; the device uses %u", (unsigned long long)nq / (net ? 2 : 1),
+				    net ? "queue pairs" : "queues", v->nqueues / (net ? 2 : 1));
 	}
 	return 0;
 }

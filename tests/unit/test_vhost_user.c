@@ -886,6 +886,24 @@ static void test_net_mq_ctrl(void **state)
 	assert_int_equal(uvio_net_set_rss(n, 1, mac, 6, (uint16_t[]){ 0, 1 }, 2), -ENOTSUP);
 	assert_non_null(strstr(uvio_net_ctrl_error(n), "RSS"));
 	assert_int_equal(uvio_net_announce_ack(n), -ENOTSUP);
+
+	/* After a reconnect both pairs run again: reinit enables the four
+	 * rings, and a back-end with fewer pairs is refused. */
+	assert_int_equal(uvio_net_set_queue_pairs(n, 1), 0);
+	mark = nmsg(f);
+	if (uvio_vhost_user_reconnect(dev, 2000, &err) || uvio_net_reinit(n, &err))
+		fail_msg("reconnect: %s", err.msg);
+	assert_int_equal(uvio_net_get_info(n)->queue_pairs, 2);
+	for (unsigned q = 0; q < 4; q++) {
+		at = find(f, VU_SET_VRING_ENABLE, mark);
+		assert_true(at >= 0);
+		assert_int_equal(f->msg[at].p.state.index, q);
+		assert_int_equal(f->msg[at].p.state.num, 1);
+		mark = (unsigned)at + 1;
+	}
+	f->queue_num = 1;
+	assert_int_equal(uvio_vhost_user_reconnect(dev, 2000, &err), -ENOTSUP);
+	assert_non_null(strstr(err.msg, "came back with 1 queue pairs; the device uses 2"));
 	uvio_net_close(n);
 	uvio_pktpool_destroy(pool);
 	fake_free(f);

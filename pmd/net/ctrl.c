@@ -102,7 +102,14 @@ int uvio_net_ctrl_cmd(struct uvio_net *net, uint8_t cls, uint8_t cmd,
 	if (rc)
 		return rc;
 	uvio_vq_kick(net->ctrl.vq);
-	return wait_ack(net, ack);
+	rc = wait_ack(net, ack);
+	if (rc)
+		snprintf(net->ctrl_why, sizeof(net->ctrl_why), "%s: control command "
+			 "class %u command %u: %s", uvio_dev_name(net->dev), cls, cmd,
+			 rc == -ETIMEDOUT ? "no answer within 2 s" :
+			 rc == -EIO && *ack == VIRTIO_NET_ERR ? "the device said VIRTIO_NET_ERR" :
+			 "the control queue is broken");
+	return rc;
 }
 
 /* An emulated control queue takes every command and says itself which it

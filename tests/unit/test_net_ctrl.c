@@ -138,6 +138,7 @@ static void test_ctrl_nak(void **state)
 	open_base(f);
 	model_net_ctrl_mode(f->mn, MODEL_NET_CTRL_NAK);
 	assert_int_equal(uvio_net_set_promisc(f->net, true), -EIO);
+	assert_non_null(strstr(uvio_net_ctrl_error(f->net), "VIRTIO_NET_ERR"));
 	assert_int_equal(uvio_net_set_allmulti(f->net, true), -EIO);
 	assert_int_equal(uvio_net_vlan_add(f->net, 7), -EIO);
 	assert_int_equal(uvio_net_set_mac(f->net, newmac), -EIO);
@@ -194,6 +195,7 @@ static void test_ctrl_not_offered(void **state)
 	open_ok(f, &cfg, NULL);
 	assert_false(uvio_net_get_info(f->net)->ctrl_vq);
 	assert_int_equal(uvio_net_set_promisc(f->net, true), -ENOTSUP);
+	assert_non_null(strstr(uvio_net_ctrl_error(f->net), "does not offer feature bit"));
 	assert_int_equal(uvio_net_set_allmulti(f->net, true), -ENOTSUP);
 	assert_int_equal(uvio_net_set_mac(f->net, m6), -ENOTSUP);
 	assert_int_equal(uvio_net_set_mac_tables(f->net, &m6, 1, NULL, 0), -ENOTSUP);

@@ -46,8 +46,8 @@ static int port_promisc(struct pf_port *p, bool on)
 	int rc = uvio_net_set_promisc(p->net, on);
 
 	if (rc == -ENOTSUP) {
-		fprintf(stderr, "pktfwd: %s: promiscuous mode not supported "
-			"(no control queue or CTRL_RX)\n", p->name);
+		fprintf(stderr, "pktfwd: %s: promiscuous mode not supported: %s\n",
+			p->name, uvio_net_ctrl_error(p->net));
 		return -1;
 	}
 	if (rc) {
@@ -108,9 +108,11 @@ static void port_describe(const struct pf_port *p, const struct pf_opts *o,
 	char want[64], got[64], link[48];
 
 	if ((in->offloads & o->offloads) != o->offloads)
-		fprintf(stderr, "pktfwd: %s: offloads asked %s, in effect %s\n",
+		fprintf(stderr, "pktfwd: %s: offloads asked %s, in effect %s%s\n",
 			p->name, off_names(o->offloads, want, sizeof(want)),
-			off_names(in->offloads, got, sizeof(got)));
+			off_names(in->offloads, got, sizeof(got)),
+			(o->offloads & ~in->offloads & UVIO_NET_OFF_RSS) ?
+			" (rss: -ENOTSUP: the device offers no VIRTIO_NET_F_RSS)" : "");
 	fprintf(stderr, "pktfwd: %s: %02x:%02x:%02x:%02x:%02x:%02x mtu %u, "
 		"%s, %u queue pair%s of %u/%u, %s rings, offloads %s\n", p->name,
 		p->mac[0], p->mac[1], p->mac[2], p->mac[3], p->mac[4], p->mac[5],

@@ -48,7 +48,7 @@ static const uint64_t transport_bits =
 
 /* A virtio-net back-end has no configuration space and no control queue
  * (QEMU handles both itself): what needs either is not offered to a net
- * device. */
+ * device, except the control queue and MQ, which vu_ctrl.c emulates. */
 static const uint64_t net_frontend_bits =
 	BIT(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) | BIT(VIRTIO_NET_F_MTU) |
 	BIT(VIRTIO_NET_F_MAC) | BIT(VIRTIO_NET_F_STATUS) |

@@ -3,7 +3,8 @@
 # (MSI-X). pktfwd --idle-sleep is the wire between the host's namespaces
 # A and B (A split, B packed); idle, it must sleep; QMP set_link must reach
 # it as an event without config polling; blkbench --completion irq on a
-# split and a packed disk. Set by the host: MACA MACB IDLE_MAX_PCT.
+# split, a packed and a legacy disk (the legacy MSI-X vector registers);
+# on a uio_pci_generic disk it must be refused. Set by the host: MACA MACB IDLE_MAX_PCT.
 #
 # Talks to the host over /dev/ttyS1, as guest-net/net.sh:
 #   SYNC wire LABEL     the host pings and sends 16 MiB of TCP A -> B
@@ -140,16 +141,34 @@ bb() {
     fi
 }
 
+# UIO has one shared INTx line: event mode must refuse, saying why.
+uio_refused() {
+    if ! uvio-devbind --bind uio_pci_generic "$D3" >/tmp/bind.out 2>&1; then
+        ck_fail "blk uio: devbind to uio_pci_generic" "$(tr '\n' '|' </tmp/bind.out)"
+        return
+    fi
+    _o=$(blkbench -d "pci:$D3" --completion irq --rw randread --io-count 100 2>&1)
+    _rc=$?
+    case $_o in
+        *"no per-queue interrupts over uio"*)
+            [ "$_rc" != 0 ] && ck_pass "blk uio: --completion irq refused: $(echo "$_o" | grep -m1 'no per-queue' | sed 's/^blkbench: //')" && return ;;
+    esac
+    ck_fail "blk uio: --completion irq refused with a clear line" "exit $_rc: $(echo "$_o" | tail -n 3 | tr '\n' '|')"
+}
+
 A=$(vm_bdf net0) B=$(vm_bdf net1) D0=$(vm_bdf blk0) D1=$(vm_bdf blk1)
+D2=$(vm_bdf blk2) D3=$(vm_bdf blk3)
 pf=''
 ctl_open
-if uvio-devbind --bind vfio-pci "$A" "$B" "$D0" "$D1" >/tmp/bind.out 2>&1; then
-    ck_pass "devbind: 2 NICs and 2 disks to vfio-pci"
+if uvio-devbind --bind vfio-pci "$A" "$B" "$D0" "$D1" "$D2" >/tmp/bind.out 2>&1; then
+    ck_pass "devbind: 2 NICs and 3 disks to vfio-pci"
     net
     bb "blk split" "$D0" 31
     bb "blk packed" "$D1" 32
+    bb "blk legacy" "$D2" 33
+    uio_refused
 else
-    ck_fail "devbind: 2 NICs and 2 disks to vfio-pci" "$(tr '\n' '|' </tmp/bind.out)"
+    ck_fail "devbind: 2 NICs and 3 disks to vfio-pci" "$(tr '\n' '|' </tmp/bind.out)"
 fi
 host END
 echo "CHECK-END"

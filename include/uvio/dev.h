@@ -124,7 +124,7 @@ struct uvio_transport_ops {
 	 *                   read 8 bytes to clear). The transport owns it and
 	 *                   keeps it, and the queue's vector, across resets.
 	 *   config_eventfd: the same for the configuration change
-	 *                   notification (spec 2.5.2, 4.1.5.3).
+	 *                   notification (spec 2.3, 4.1.5.3).
 	 * Both return the fd, or a negative errno with a line in `err`
 	 * (-ENOTSUP: the transport cannot).
 	 */
@@ -303,7 +303,7 @@ int uvio_dev_reinit(struct uvio_dev *dev,
  * with the reason in uvio_dev_error().
  *
  * uvio_dev_config_eventfd: the fd the configuration change notification
- * makes readable (spec 2.5.2: link status, DEVICE_NEEDS_RESET); read it,
+ * makes readable (spec 2.3, 4.1.5.3: link status, DEVICE_NEEDS_RESET); read it,
  * then read the config. Same results.
  *
  * uvio_dev_config_reads: how many device-config reads uvio_dev_read_config

@@ -493,9 +493,15 @@ int uvio_dev_reset_queue(struct uvio_dev *dev, uint16_t q, uint16_t size,
 /* Event mode: the transport's interrupt fds (dev.h). */
 static int event_fd_result(struct uvio_dev *dev, int rc, const struct uvio_err *e)
 {
+	size_t n = strlen(dev->name);
+	const char *msg = e->msg;
+
 	if (rc >= 0)
 		return rc;
-	return dev_error(dev, rc, "%s", e->msg[0] ? e->msg : "no interrupts on this transport");
+	/* The transport names the device too: say it once. */
+	if (!strncmp(msg, dev->name, n) && msg[n] == ':' && msg[n + 1] == ' ')
+		msg += n + 2;
+	return dev_error(dev, rc, "%s", *msg ? msg : "no interrupts on this transport");
 }
 
 int uvio_dev_queue_eventfd(struct uvio_dev *dev, uint16_t q)

@@ -322,6 +322,17 @@ static uint16_t vu_queue_max_size(void *t, uint16_t q)
 	return q < v->nqueues ? v->queue_size : 0;
 }
 
+/* Queue q's kick and call eventfds, made once and kept across resets and
+ * reconnections. */
+static int queue_fds(struct vu_queue *vq)
+{
+	if (vq->kickfd < 0)
+		vq->kickfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vq->callfd < 0)
+		vq->callfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return vq->kickfd < 0 || vq->callfd < 0 ? -errno : 0;
+}
+
 static int vu_setup_queue(void *t, uint16_t q, uint16_t size,
 			  const struct uvio_vq_addrs *a)
 {
@@ -333,7 +344,8 @@ static int vu_setup_queue(void *t, uint16_t q, uint16_t size,
 	if (q >= v->nqueues)
 		return -ENOENT;
 	pthread_mutex_lock(&v->lock);
-	if (!v->mem_sent)
+	rc = queue_fds(&v->q[q]);
+	if (!rc && !v->mem_sent)
 		rc = send_mem_table(v);
 	if (!rc)
 		rc = send_state(v, VU_SET_VRING_NUM, q, size);
@@ -492,19 +504,16 @@ static const struct uvio_transport_ops vu_ops = {
 
 /* ---- open, reconnect ----------------------------------------------------- */
 
-static int make_eventfds(struct vu *v, struct uvio_err *err)
+static int alloc_queue_state(struct vu *v, struct uvio_err *err)
 {
 	v->q = calloc(v->nqueues, sizeof(*v->q));
 	if (!v->q)
 		return uvio_err_set(err, -ENOMEM, "out of memory");
+	/* The eventfds come with each queue's first set-up (queue_fds): DPDK's
+	 * vhost says 128 pairs whatever testpmd's queues=, and 512 eventfds
+	 * per device would run a 1024-descriptor process out of them. */
 	for (uint16_t q = 0; q < v->nqueues; q++)
 		v->q[q].kickfd = v->q[q].callfd = -1;
-	for (uint16_t q = 0; q < v->nqueues; q++) {
-		v->q[q].kickfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		v->q[q].callfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (v->q[q].kickfd < 0 || v->q[q].callfd < 0)
-			return uvio_err_set(err, -errno, "eventfd: %s", strerror(errno));
-	}
 	return 0;
 }
 
@@ -558,7 +567,7 @@ int uvio_vhost_user_open(const struct uvio_vhost_user_opts *o,
 	if (!rc)
 		rc = uvio_vu_establish(v, v->timeout_ms, true, err);
 	if (!rc)
-		rc = make_eventfds(v, err);
+		rc = alloc_queue_state(v, err);
 	if (!rc) {
 		v->listener = (struct uvio_dma_listener){ dma_map, dma_unmap, v };
 		rc = uvio_dma_listen(&v->listener, &e);

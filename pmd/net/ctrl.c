@@ -209,8 +209,12 @@ int uvio_net_set_queue_pairs(struct uvio_net *net, uint16_t pairs)
 {
 	int rc = need(net, VIRTIO_NET_F_MQ);
 
-	if (!rc && (pairs < 1 || pairs > net->info.queue_pairs))
+	if (!rc && (pairs < 1 || pairs > net->info.queue_pairs)) {
+		snprintf(net->ctrl_why, sizeof(net->ctrl_why), "%s: %u queue pairs "
+			 "asked; 1..%u are set up", uvio_dev_name(net->dev), pairs,
+			 net->info.queue_pairs);
 		rc = -EINVAL;
+	}
 	return rc ? rc : uvio_net_ctrl_cmd(net, VIRTIO_NET_CTRL_MQ,
 					   VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2);
 }

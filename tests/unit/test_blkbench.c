@@ -191,6 +191,23 @@ static void test_opts_reconnect(void **state)
 	assert_true(o.reconnect == 0.5);
 }
 
+/* --completion poll|irq|hybrid: poll by default; anything else refused. */
+static void test_opts_completion(void **state)
+{
+	struct bb_opts o;
+	char m[256];
+
+	(void)state;
+	assert_int_equal(PARSE(&o, m, "-d", "x"), 0);
+	assert_int_equal(o.completion, BB_COMPLETION_POLL);
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--completion", "irq"), 0);
+	assert_int_equal(o.completion, BB_COMPLETION_IRQ);
+	assert_int_equal(PARSE(&o, m, "-d", "x", "--completion=hybrid"), 0);
+	assert_int_equal(o.completion, BB_COMPLETION_HYBRID);
+	expect_usage(PARSE(&o, m, "-d", "x", "--completion", "sleep"), m,
+		     "unknown --completion 'sleep' (poll|irq|hybrid)");
+}
+
 static struct uvio_blk_info fake_info(void)
 {
 	return (struct uvio_blk_info){ .capacity = 64 << 20, .block_size = 4096,
@@ -974,6 +991,7 @@ int main(void)
 		cmocka_unit_test(test_opts_check_dev),
 		cmocka_unit_test(test_opts_errors),
 		cmocka_unit_test(test_opts_reconnect),
+		cmocka_unit_test(test_opts_completion),
 		cmocka_unit_test(test_opts_check_device),
 		cmocka_unit_test(test_hist_buckets),
 		cmocka_unit_test(test_hist_percentiles),

@@ -238,6 +238,22 @@ static void test_options_reconnect(void **state)
 	assert_true(o.reconnect == 0.25);
 }
 
+/* --idle-sleep N: empty rounds before sleeping; off by default. */
+static void test_options_idle_sleep(void **state)
+{
+	struct pf_opts o;
+	char err[PF_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, "--mode", "io", "-p", "pci:1:0.0", NULL), 0);
+	assert_int_equal(o.idle_sleep, 0);
+	assert_int_equal(parse(&o, err, "--mode", "rxonly", "-p", "pci:1:0.0",
+			       "--idle-sleep", "1000", NULL), 0);
+	assert_int_equal(o.idle_sleep, 1000);
+	USAGE_ERR("idle-sleep", "--mode", "io", "-p", "pci:1:0.0", "--idle-sleep", "0");
+	USAGE_ERR("idle-sleep", "--mode", "io", "-p", "pci:1:0.0", "--idle-sleep", "x");
+}
+
 static void test_options_vlan(void **state)
 {
 	struct pf_opts o;
@@ -937,6 +953,7 @@ int main(void)
 		cmocka_unit_test(test_options_errors),
 		cmocka_unit_test(test_options_reconnect),
 		cmocka_unit_test(test_options_vlan),
+		cmocka_unit_test(test_options_idle_sleep),
 		cmocka_unit_test(test_parse_addresses),
 		cmocka_unit_test(test_crc32c),
 		cmocka_unit_test(test_frame_build),

@@ -15,6 +15,11 @@
  *     Before each counted phase 0.3 s go uncounted, so that what was in
  *     flight settles (a disabled pair's tx ring fills and then takes no
  *     more). tx counts frames the device gave back (sent).
+ *   vu_net_mq DEV reconnect
+ *     the same, then prints "waiting" and waits (30 s at most) for the
+ *     back-end to go away, reconnects (uvio_vhost_user_reconnect, 30 s,
+ *     then uvio_net_reinit) and prints "reconnected RC MESSAGE" and
+ *     "phase reconnected ...": both pairs run again.
  * Exit 0 when the calls returned and the phases ran; the suite judges.
  */
 #include <errno.h>
@@ -100,6 +105,26 @@ static void phase(struct uvio_net *net, struct uvio_pktpool *pool, const char *n
 	fflush(stdout);
 }
 
+/* The back-end goes away (the suite kills it) and comes back. */
+static void after_reconnect(struct uvio_net *net, struct uvio_pktpool *pool)
+{
+	struct uvio_err err = { 0 };
+	uint64_t end = now_ns() + 30000000000ull;
+	int rc;
+
+	printf("waiting\n");
+	fflush(stdout);
+	while (uvio_net_check(net) == 0 && now_ns() < end)
+		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	rc = uvio_vhost_user_reconnect(uvio_net_dev(net), 30000, &err);
+	if (!rc)
+		rc = uvio_net_reinit(net, &err);
+	printf("reconnected %d %s\n", rc, rc ? err.msg : "ok");
+	fflush(stdout);
+	if (!rc)
+		phase(net, pool, "reconnected");
+}
+
 static void ctrl_line(struct uvio_net *net, const char *name, int rc)
 {
 	printf("ctrl %s %d %s\n", name, rc, rc ? uvio_net_ctrl_error(net) : "ok");
@@ -128,8 +153,8 @@ int main(int argc, char **argv)
 	struct uvio_net *net;
 	int rc;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: vu_net_mq DEV\n");
+	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "reconnect"))) {
+		fprintf(stderr, "usage: vu_net_mq DEV [reconnect]\n");
 		return 2;
 	}
 	if (uvio_pktpool_create("mq", 4096, 2048, -1, &pool, &err) ||
@@ -150,6 +175,8 @@ int main(int argc, char **argv)
 	ctrl_line(net, "pairs2", rc);
 	phase(net, pool, "2again");
 	ctrl_line(net, "pairs3", uvio_net_set_queue_pairs(net, 3));
+	if (argc == 3)
+		after_reconnect(net, pool);
 	uvio_net_close(net);
 	uvio_pktpool_destroy(pool);
 	return 0;

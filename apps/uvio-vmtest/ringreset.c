@@ -15,9 +15,9 @@
  *   Frames are pktfwd's format (nettool.py count checks every flow's
  *   sequence: a frame lost on pair 0 during the reset is seen there).
  * virtio-blk, 2 queues: queue 0's thread writes units [0, RR_UNITS) in
- * blkbench's verify format (seed RR_SEED) while queue 1, with writes in
- * flight, is reset to RR_BLK_SIZE entries; its requests complete (0) or
- * are cancelled (-ECANCELED), then it writes units [RR_Q1_UNIT0, +RR_UNITS).
+ * blkbench's verify format (seed RR_SEED) while queue 1, idle (see
+ * blk_reset_q1), is reset to RR_BLK_SIZE entries; then it writes units
+ * [RR_Q1_UNIT0, +RR_UNITS).
  * The host checks both ranges with blkcheck.
  *
  * Prints "CHECK ok|fail NAME" lines; returns 0 when every check passed.
@@ -373,10 +373,8 @@ static void blk_done(void *arg, int status)
 		atomic_fetch_add(&s->r->q0_done, 1);
 }
 
-/* Write units [first, first + n) on queue q, RR_QD at a time; with
- * leave_in_flight, return right after submitting the first RR_QD. */
-static int write_units(struct blk_run *r, uint16_t q, unsigned first, unsigned n,
-		       bool leave_in_flight)
+/* Write units [first, first + n) on queue q, RR_QD at a time. */
+static int write_units(struct blk_run *r, uint16_t q, unsigned first, unsigned n)
 {
 	struct uvio_blk_queue *bq = uvio_blk_get_queue(r->blk, q);
 	struct blk_slot *slots = r->slots[q];
@@ -401,8 +399,6 @@ static int write_units(struct blk_run *r, uint16_t q, unsigned first, unsigned n
 			}
 			next++;
 		}
-		if (leave_in_flight)
-			return 0;
 		if (uvio_blk_poll(bq, RR_QD) < 0 || now_s() - t0 > RR_TIMEOUT_S)
 			return -EIO;
 	}
@@ -413,33 +409,32 @@ static void *blk_q0_thread(void *arg)
 {
 	struct blk_run *r = arg;
 
-	r->q0_err = write_units(r, 0, 0, RR_UNITS, false);
+	r->q0_err = write_units(r, 0, 0, RR_UNITS);
 	return NULL;
 }
 
-/* Queue 1 with writes in flight is reset while queue 0's thread writes. */
+/*
+ * Queue 1, idle, is reset while queue 0's thread writes. Idle: QEMU 7.2's
+ * virtio-blk has no per-queue reset of its own, so a request it already
+ * took completes into the reset ring, and QEMU then marks the whole
+ * device broken (seen here: queue 0 stopped too). Cancelling in-flight
+ * requests is the unit tests' (tests/unit/test_blk_queue_reset.c).
+ */
 static void blk_reset_q1(struct blk_run *r)
 {
-	struct uvio_blk_queue *q1 = uvio_blk_get_queue(r->blk, 1);
 	double t0;
 	int rc;
 
 	while (atomic_load(&r->q0_done) < RR_UNITS / 4 && !r->q0_err)
 		;
-	write_units(r, 1, RR_Q1_UNIT0, RR_QD, true);
+	rc = write_units(r, 1, RR_Q1_UNIT0, RR_QD);
+	check(!rc && r->ok[1] == RR_QD && !r->bad[1], "blk: queue 1 writes %u units, "
+	      "then is idle (%u ok, %u failed)", RR_QD, r->ok[1], r->bad[1]);
 	t0 = now_s();
 	rc = uvio_blk_queue_reset(r->blk, 1, RR_BLK_SIZE);
-	check(rc == 0, "blk: queue 1 reset with %u writes in flight, re-enabled at %u "
-	      "entries while queue 0 writes (%.1f ms; queue 0 had done %u): %s", RR_QD,
-	      RR_BLK_SIZE, (now_s() - t0) * 1e3, atomic_load(&r->q0_done),
-	      rc ? strerror(-rc) : "ok");
-	t0 = now_s();
-	while (uvio_blk_queue_in_flight(q1) && now_s() - t0 < RR_TIMEOUT_S)
-		uvio_blk_poll(q1, RR_QD);
-	check(r->ok[1] + r->cancelled[1] == RR_QD && !r->bad[1],
-	      "blk: queue 1's %u writes in flight completed (%u) or were cancelled "
-	      "(%u, -ECANCELED), none failed otherwise (%u)", RR_QD, r->ok[1],
-	      r->cancelled[1], r->bad[1]);
+	check(rc == 0, "blk: queue 1 reset and re-enabled at %u entries while queue 0 "
+	      "writes (%.1f ms; queue 0 had done %u): %s", RR_BLK_SIZE,
+	      (now_s() - t0) * 1e3, atomic_load(&r->q0_done), rc ? strerror(-rc) : "ok");
 }
 
 static void blk_traffic(struct blk_run *r)
@@ -453,10 +448,11 @@ static void blk_traffic(struct blk_run *r)
 	}
 	blk_reset_q1(r);
 	r->ok[1] = 0;
-	rc = write_units(r, 1, RR_Q1_UNIT0, RR_UNITS, false);
+	rc = write_units(r, 1, RR_Q1_UNIT0, RR_UNITS);
 	check(!rc && r->ok[1] == RR_UNITS && !r->bad[1],
-	      "blk: queue 1 writes %u units after its reset (%u ok, %u failed)",
-	      RR_UNITS, r->ok[1], r->bad[1]);
+	      "blk: queue 1 writes %u units after its reset (%u ok, %u failed%s%s)",
+	      RR_UNITS, r->ok[1], r->bad[1], rc ? "; " : "",
+	      rc ? uvio_blk_queue_error(uvio_blk_get_queue(r->blk, 1)) : "");
 	pthread_join(th, NULL);
 	check(!r->q0_err && r->ok[0] == RR_UNITS && !r->bad[0] && !r->cancelled[0],
 	      "blk: queue 0 wrote its %u units across queue 1's reset (%u ok, %u failed, "

@@ -108,6 +108,10 @@ int uvio_blk_reinit(struct uvio_blk *blk, struct uvio_err *err);
  * device. The queue object stays the same. Returns 0, -EINVAL (no such
  * queue), -ENOTSUP (RING_RESET not negotiated: legacy devices,
  * vhost-user), or a transport error (the queue is then broken).
+ * QEMU 7.2's virtio-blk offers RING_RESET but has no reset of its own for
+ * a queue: a request it already took completes into the reset ring and
+ * QEMU then marks the whole device broken. Against it, poll the queue
+ * idle first (uvio_blk_queue_in_flight() == 0).
  */
 int uvio_blk_queue_reset(struct uvio_blk *blk, uint16_t q, uint16_t new_size);
 

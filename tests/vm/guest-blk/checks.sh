@@ -7,9 +7,6 @@
 # "CHECK-END" when the scenario ran to its end; blkbench's output is echoed
 # as "  | ..." lines for the log. Always exits 0: the host counts the lines.
 
-ck_pass() { echo "CHECK ok $1"; }
-ck_fail() { echo "CHECK fail $1: $2"; }
-
 oneline() { printf '%s\n' "$1" | tr -d '\r' | tail -n "${2:-4}" | tr '\n' '|'; }
 
 # ck NAME CMD...: CMD must exit 0.

@@ -13,23 +13,6 @@
 #   END
 # Prints "CHECK ok|fail NAME[: detail]" and "CHECK-END"; exits 0.
 
-ck_pass() { echo "CHECK ok $1"; }
-ck_fail() { echo "CHECK fail $1: $2"; }
-
-ctl_open() {
-    stty -F /dev/ttyS1 raw -echo 2>/dev/null
-    exec 3<>/dev/ttyS1
-}
-
-host() {
-    echo "$*" >&3
-    _r=''
-    read -r -t 600 _r <&3
-    case $_r in GO*) return 0 ;; esac
-    ck_fail "host handshake" "no GO for '$*' (got '$_r')"
-    return 1
-}
-
 # Centiseconds since boot (/proc/uptime: busybox date has no %N).
 now_cs() { awk '{ printf "%d", $1 * 100 }' /proc/uptime; }
 

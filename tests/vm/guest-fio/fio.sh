@@ -6,9 +6,6 @@
 # echoed as "  | ..." lines. The host then verifies the image with fio's
 # psync engine.
 
-ck_pass() { echo "CHECK ok $1"; }
-ck_fail() { echo "CHECK fail $1: $2"; }
-
 # ufio NAME FIO-ARGS...: fio through the engine must exit 0.
 ufio() {
     _n=$1; shift

@@ -21,8 +21,6 @@
 # Guest-side checks print "CHECK ok|fail|skip NAME[: detail]" on the console
 # and "CHECK-END" at the end. Always exits 0: the host counts the lines.
 
-ck_pass() { echo "CHECK ok $1"; }
-ck_fail() { echo "CHECK fail $1: $2"; }
 ck_skip() { echo "CHECK skip $1: $2"; }
 
 # ck NAME CMD...: CMD must exit 0.
@@ -34,21 +32,6 @@ ck() {
     else
         ck_fail "$_n" "$(printf '%s' "$_o" | tail -n 3 | tr '\n' '|')"
     fi
-}
-
-ctl_open() {
-    stty -F /dev/ttyS1 raw -echo 2>/dev/null
-    exec 3<>/dev/ttyS1
-}
-
-# host MSG...: one line to the host, wait for its "GO".
-host() {
-    echo "$*" >&3
-    _r=''
-    read -r -t 600 _r <&3
-    case $_r in GO*) return 0 ;; esac
-    ck_fail "host handshake" "no GO for '$*' (got '$_r')"
-    return 1
 }
 
 # pf_says LABEL TEXT [PORTS]: pktfwd printed TEXT once per port (2).

@@ -8,22 +8,6 @@
 #   END
 # Ends with "CHECK-END"; always exits 0: the host counts the lines.
 
-ck_fail() { echo "CHECK fail $1: $2"; }
-
-ctl_open() {
-    stty -F /dev/ttyS1 raw -echo 2>/dev/null
-    exec 3<>/dev/ttyS1
-}
-
-host() {   # host MSG...: one line to the host, wait for its "GO"
-    echo "$*" >&3
-    _r=''
-    read -r -t 600 _r <&3
-    case $_r in GO*) return 0 ;; esac
-    ck_fail "host handshake" "no GO for '$*' (got '$_r')"
-    return 1
-}
-
 ctl_open
 NET=$(vm_bdf net0) BLK=$(vm_bdf blk0)
 vm_bind "$NET" vfio-pci || ck_fail "bind net0" "$NET"

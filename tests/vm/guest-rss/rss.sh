@@ -9,19 +9,7 @@
 #   END
 # Ends with "CHECK-END"; always exits 0: the host counts the lines.
 
-ck_fail() { echo "CHECK fail $1: $2"; }
-
-stty -F /dev/ttyS1 raw -echo 2>/dev/null
-exec 3<>/dev/ttyS1
-
-host() {   # host MSG...: one line to the host, wait for its "GO"
-    echo "$*" >&3
-    _r=''
-    read -r -t 600 _r <&3
-    case $_r in GO*) return 0 ;; esac
-    ck_fail "host handshake" "no GO for '$*' (got '$_r')"
-    return 1
-}
+ctl_open
 
 [ -n "${NO_RSS:-}" ] && export NO_RSS
 NET=$(vm_bdf net0)

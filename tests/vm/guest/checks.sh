@@ -9,8 +9,6 @@
 # "CHECK-END" when the scenario ran to its end. Always exits 0: the host
 # counts the lines.
 
-ck_pass() { echo "CHECK ok $1"; }
-ck_fail() { echo "CHECK fail $1: $2"; }
 ck_skip() { echo "CHECK skip $1: $2"; }
 
 # ck NAME CMD...: CMD must exit 0.

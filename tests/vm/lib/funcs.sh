@@ -88,3 +88,25 @@ vm_uio_dev() {
     echo "vm_uio_dev: $1 has no uio device" >&2
     return 1
 }
+
+# ---- the test protocol the guest halves of tests/vm/run-* speak ----------
+#   ck_pass NAME / ck_fail NAME DETAIL   one "CHECK ok|fail" line for the host
+#   ctl_open                             fd 3 = the second serial port, raw
+#   host MSG...                          one line to the host on fd 3, then
+#                                        wait for its "GO" (fails otherwise)
+ck_pass() { echo "CHECK ok $1"; }
+ck_fail() { echo "CHECK fail $1: $2"; }
+
+ctl_open() {
+    stty -F /dev/ttyS1 raw -echo 2>/dev/null
+    exec 3<>/dev/ttyS1
+}
+
+host() {
+    echo "$*" >&3
+    _r=''
+    read -r -t 600 _r <&3
+    case $_r in GO*) return 0 ;; esac
+    ck_fail "host handshake" "no GO for '$*' (got '$_r')"
+    return 1
+}

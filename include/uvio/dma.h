@@ -58,6 +58,14 @@ int uvio_dma_init(const struct uvio_dma_opts *opts, struct uvio_err *err);
  * asking for the other mode gets -EEXIST with a message. PA mode with
  * 4K pinned backing is refused (pages are not contiguous). */
 int uvio_dma_set_iova_mode(enum uvio_iova_mode mode, struct uvio_err *err);
+
+/* Say that the caller keeps IOVAs it read while the mode was unset (a
+ * packet pool stamps each buffer with its IOVA at creation). Those are
+ * virtual addresses, so from then on the mode can become VA but not PA:
+ * uvio_dma_set_iova_mode(PA) fails with -EBUSY and a line that says to
+ * open the devices first, where it would otherwise hand the device stale
+ * addresses. Thread safety: any thread. */
+void uvio_dma_keep_iovas(void);
 enum uvio_iova_mode uvio_dma_iova_mode(void);
 
 /*

@@ -75,6 +75,7 @@ static struct {
 	 * listeners ask for it while the lock is held. */
 	atomic_size_t contig;
 	bool warned_4k;
+	bool iovas_kept;        /* uvio_dma_keep_iovas() while mode unset */
 	unsigned nlisteners;
 	struct uvio_dma_listener listeners[LISTENER_MAX];
 	struct uvio_dma_segment segs[SEG_MAX];
@@ -707,6 +708,11 @@ static int set_mode_locked(enum uvio_iova_mode mode, struct uvio_err *err)
 
 	if (cur == (int)mode)
 		return 0;
+	if (cur == UVIO_IOVA_UNSET && mode == UVIO_IOVA_PA && dma.iovas_kept)
+		return uvio_err_set(err, -EBUSY,
+			"packet pools made before this device hold virtual "
+			"addresses as IOVAs, and it needs physical ones: open "
+			"every device before creating packet pools");
 	if (cur != UVIO_IOVA_UNSET)
 		return uvio_err_set(err, -EEXIST,
 			"this process already uses IOVA mode %s; a device "
@@ -737,6 +743,15 @@ int uvio_dma_set_iova_mode(enum uvio_iova_mode mode, struct uvio_err *err)
 	rc = set_mode_locked(mode, err);
 	pthread_mutex_unlock(&dma.lock);
 	return rc;
+}
+
+void uvio_dma_keep_iovas(void)
+{
+	pthread_mutex_lock(&dma.lock);
+	if (atomic_load_explicit(&dma.mode, memory_order_relaxed) ==
+	    UVIO_IOVA_UNSET)
+		dma.iovas_kept = true;
+	pthread_mutex_unlock(&dma.lock);
 }
 
 enum uvio_iova_mode uvio_dma_iova_mode(void)

@@ -29,6 +29,8 @@ static int pool_stamp(struct uvio_pktpool *pp, unsigned count, unsigned elt)
 
 	if (!objs)
 		return -ENOMEM;
+	/* buf_iova is read once, here: it must not go stale. */
+	uvio_dma_keep_iovas();
 	if (uvio_pool_get_bulk(pp->pool, NULL, objs, count) != count) {
 		free(objs);
 		return -EIO;

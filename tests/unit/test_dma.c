@@ -594,6 +594,13 @@ static void test_iova_mode(void **state)
 	assert_int_equal(uvio_dma_set_iova_mode(UVIO_IOVA_PA, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "hugepages"));
 	assert_int_equal(uvio_dma_iova_mode(), UVIO_IOVA_UNSET);
+	/* IOVAs kept while unset are virtual: PA is refused from then on,
+	 * before anything else is looked at, and the mode stays unset. */
+	uvio_dma_keep_iovas();
+	err = (struct uvio_err){0};
+	assert_int_equal(uvio_dma_set_iova_mode(UVIO_IOVA_PA, &err), -EBUSY);
+	assert_non_null(strstr(err.msg, "open every device before creating packet pools"));
+	assert_int_equal(uvio_dma_iova_mode(), UVIO_IOVA_UNSET);
 	assert_int_equal(uvio_dma_set_iova_mode(UVIO_IOVA_VA, &err), 0);
 	assert_int_equal(uvio_dma_set_iova_mode(UVIO_IOVA_VA, &err), 0);
 	err = (struct uvio_err){0};

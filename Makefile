@@ -121,7 +121,6 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(MODEL_OBJS) $(BUILD)/libuvio.a
 deps-check:
 	@tools/install-deps check
 	@tools/fetch-fio-src
-	@tools/fetch-fio-src
 
 check-unit: deps-check
 	$(MAKE) SANITIZE=1 tests
@@ -178,6 +177,7 @@ check-san: deps-check
 # its headers are there; -k (as .ci/run passes) reaches the sub-make.
 check:
 	@tools/install-deps check
+	@tools/fetch-fio-src
 	$(MAKE) check-unit check-vm check-host check-install check-san check-fuzz
 
 bench-vring: benches

@@ -606,6 +606,14 @@ static void test_engine_run(void **state)
 	model_blk_put(mb);
 }
 
+/* 4K pinned pages: unit tests run without root or hugepages. */
+static int group_setup(void **state)
+{
+	(void)state;
+	return uvio_dma_init(&(struct uvio_dma_opts){ .backing = UVIO_DMA_4K_PINNED,
+						      .segment_size = 8u << 20 }, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -620,5 +628,5 @@ int main(void)
 		cmocka_unit_test(test_engine_run),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -32,18 +32,12 @@
 #include <uvio/dma.h>
 
 #include "../model/model_dev.h"
+#include "model_fixture.h"
 
 #define BIT(b) (1ULL << (b))
 #define SECTOR 512u
 #define MAX_ALLOCS 32
 #define POLL_LIMIT 100000
-
-struct layout {
-	bool packed;
-};
-
-static struct layout layout_split = { false };
-static struct layout layout_packed = { true };
 
 struct fx {
 	bool packed;
@@ -194,16 +188,6 @@ static inline void *dma(struct fx *f, size_t len)
 	return p;
 }
 
-static inline void fill(void *buf, size_t len, uint32_t seed)
-{
-	uint8_t *p = buf;
-
-	for (size_t i = 0; i < len; i++) {
-		seed = seed * 1103515245u + 12345u;
-		p[i] = (uint8_t)(seed >> 16);
-	}
-}
-
 /* Poll until every rec has completed (or give up: no hang). */
 static inline void wait_all(struct fx *f, struct uvio_blk_queue *q, struct rec *r, unsigned n)
 {
@@ -218,18 +202,6 @@ static inline void wait_all(struct fx *f, struct uvio_blk_queue *q, struct rec *
 		uvio_blk_poll(q, 64);
 	}
 	fail_msg("requests never completed");
-}
-
-static inline int group_setup(void **state)
-{
-	struct uvio_err err = { 0 };
-
-	(void)state;
-	if (uvio_dma_init(&(struct uvio_dma_opts){ .backing = UVIO_DMA_4K_PINNED }, &err)) {
-		fprintf(stderr, "uvio_dma_init: %s\n", err.msg);
-		return -1;
-	}
-	return 0;
 }
 
 #endif

@@ -34,19 +34,13 @@
 #include <uvio/net.h>
 
 #include "../model/model_dev.h"
+#include "model_fixture.h"
 
 #define BIT(b) (1ULL << (b))
 #define RX_POOL 1024
 #define TX_POOL 1024
 #define ROOM 2048
 #define BURST 32
-
-struct layout {
-	bool packed;
-};
-
-static struct layout layout_split = { false };
-static struct layout layout_packed = { true };
 
 struct fx {
 	bool packed;
@@ -175,16 +169,6 @@ static inline void finish(struct fx *f)
 	assert_clean(f);
 }
 
-static inline void fill(void *buf, size_t len, uint32_t seed)
-{
-	uint8_t *p = buf;
-
-	for (size_t i = 0; i < len; i++) {
-		seed = seed * 1103515245u + 12345u;
-		p[i] = (uint8_t)(seed >> 16);
-	}
-}
-
 static inline struct uvio_pkt *pkt(struct fx *f, uint16_t len, uint32_t seed)
 {
 	struct uvio_pkt *p;
@@ -241,17 +225,5 @@ static inline unsigned rx_all(struct fx *f, uint16_t q, struct uvio_pkt **pkts, 
 }
 
 static const struct virtio_net_hdr_mrg_rxbuf zero_hdr;
-
-static inline int group_setup(void **state)
-{
-	struct uvio_err err = { 0 };
-
-	(void)state;
-	if (uvio_dma_init(&(struct uvio_dma_opts){ .backing = UVIO_DMA_4K_PINNED }, &err)) {
-		fprintf(stderr, "uvio_dma_init: %s\n", err.msg);
-		return -1;
-	}
-	return 0;
-}
 
 #endif

@@ -54,6 +54,21 @@ static void apply_features(struct uvio_vq *vq, uint64_t f)
 		vq->indirect_max = 0;
 }
 
+/* The batch path's width: the caller's cap, else the environment's (a
+ * whole process at once, as DPDK's EAL option), else none; the CPU decides
+ * what is there. */
+static uint16_t simd_bitwidth(const struct uvio_vq_params *p)
+{
+	unsigned long cap = p->max_simd_bitwidth;
+	const char *env = getenv("UVIO_MAX_SIMD_BITWIDTH");
+
+	if (!cap && env && *env)
+		cap = strtoul(env, NULL, 10);
+	if (cap && cap < 256)
+		return 64;
+	return uvio_vq_cpu_simd_bitwidth();
+}
+
 int uvio_vq_create(const struct uvio_vq_params *p, struct uvio_vq **out)
 {
 	struct uvio_vq *vq;
@@ -68,6 +83,7 @@ int uvio_vq_create(const struct uvio_vq_params *p, struct uvio_vq **out)
 	vq->index = p->index;
 	vq->indirect_max = p->indirect_max;
 	apply_features(vq, p->features);
+	vq->batch4 = vq->packed && vq->in_order && simd_bitwidth(p) >= 256;
 	vq->mem = p->mem;
 	vq->mem_iova = p->mem_iova;
 	vq->notify = p->notify;
@@ -123,6 +139,7 @@ void uvio_vq_get_addrs(const struct uvio_vq *vq, struct uvio_vq_addrs *a)
 uint16_t uvio_vq_size(const struct uvio_vq *vq) { return vq->size; }
 uint16_t uvio_vq_index(const struct uvio_vq *vq) { return vq->index; }
 bool uvio_vq_is_packed(const struct uvio_vq *vq) { return vq->packed; }
+uint16_t uvio_vq_simd_bitwidth(const struct uvio_vq *vq) { return vq->batch4 ? 256 : 64; }
 unsigned uvio_vq_num_free(const struct uvio_vq *vq) { return vq->num_free; }
 uint16_t uvio_vq_next_slot(const struct uvio_vq *vq)
 {

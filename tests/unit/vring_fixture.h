@@ -3,6 +3,8 @@
  * Shared fixture of the tests/unit/test_vring*.c suites: one queue (driver
  * side, lib/vring) and one device model (tests/model) on the same memory.
  * Every test runs once per layout: the cmocka initial state says which.
+ * Packed runs twice: on the scalar path only, and with the batch path
+ * (lib/vring/packed_batch.c) where the CPU has it.
  */
 #ifndef UVIO_TESTS_VRING_FIXTURE_H
 #define UVIO_TESTS_VRING_FIXTURE_H
@@ -35,13 +37,16 @@
 
 struct layout {
 	bool packed;
+	uint16_t max_simd_bitwidth;  /* uvio_vq_params' */
 };
 
-static struct layout layout_split = { false };
-static struct layout layout_packed = { true };
+static struct layout layout_split = { false, 0 };
+static struct layout layout_packed = { true, 64 };
+static struct layout layout_packed_x4 = { true, 256 };
 
 struct fx {
 	bool packed;
+	uint16_t max_simd_bitwidth;
 	uint64_t features;
 	uint16_t size;
 	void *mem;
@@ -53,7 +58,8 @@ struct fx {
 
 /* Both layouts of one test, or one of them. */
 #define VQ_SPLIT(fn) { "split/" #fn, fn, fx_setup, fx_teardown, &layout_split }
-#define VQ_PACKED(fn) { "packed/" #fn, fn, fx_setup, fx_teardown, &layout_packed }
+#define VQ_PACKED(fn) { "packed/" #fn, fn, fx_setup, fx_teardown, &layout_packed }, \
+	{ "packed-x4/" #fn, fn, fx_setup, fx_teardown, &layout_packed_x4 }
 #define VQ_BOTH(fn) VQ_SPLIT(fn), VQ_PACKED(fn)
 
 /* Test memory, also freed at teardown so that a failing assertion (which
@@ -112,6 +118,7 @@ static inline int fx_setup(void **state)
 	if (!f)
 		return -1;
 	f->packed = l->packed;
+	f->max_simd_bitwidth = l->max_simd_bitwidth;
 	*state = f;
 	return 0;
 }
@@ -147,7 +154,7 @@ static inline int fx_try(struct fx *f, uint16_t size, uint64_t extra,
 		.index = index, .size = size, .features = f->features,
 		.indirect_max = indirect_max, .mem = f->mem,
 		.mem_iova = (uintptr_t)f->mem, .notify = vdev_kick_count,
-		.notify_ctx = &f->kicks,
+		.notify_ctx = &f->kicks, .max_simd_bitwidth = f->max_simd_bitwidth,
 	};
 	rc = uvio_vq_create(&p, &f->vq);
 	if (rc)

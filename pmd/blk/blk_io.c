@@ -345,8 +345,10 @@ static void post(struct uvio_blk_queue *q, struct blk_io *io, uint32_t type,
 		uvio_vq_add(q->vq, q->sg, n + 1, 1, s);
 }
 
-static int submit_rw(struct uvio_blk_queue *q, uint32_t type, uint64_t offset,
-		     const struct iovec *iov, unsigned iovcnt, uvio_blk_cb cb, void *arg)
+/* Any iovec: cut at hugepages and size_max, then into parts of at most
+ * max_data_segs segments, each its own virtio request. */
+static int submit_pieces(struct uvio_blk_queue *q, uint32_t type, uint64_t offset,
+			 const struct iovec *iov, unsigned iovcnt, uvio_blk_cb cb, void *arg)
 {
 	struct seg_iter it = { .iov = iov, .iovcnt = iovcnt, .max_len = piece_max(q) };
 	uint64_t len, sector = offset / SECTOR;
@@ -373,6 +375,47 @@ static int submit_rw(struct uvio_blk_queue *q, uint32_t type, uint64_t offset,
 		post(q, io, type, sector, n, type == VIRTIO_BLK_T_IN);
 	notify(q);
 	return 0;
+}
+
+/* The common request, one buffer that is one piece (within size_max, not
+ * across a hugepage): its segment in *sg, with one IOVA lookup and no
+ * second pass. false: take the general path, which also says what is
+ * wrong. 4K reads cost about a fifth fewer instructions this way. */
+static bool one_piece(const struct uvio_blk_queue *q, const struct iovec *iov,
+		      unsigned iovcnt, struct uvio_sg *sg)
+{
+	uintptr_t p = (uintptr_t)iov->iov_base;
+	size_t len = iov->iov_len;
+
+	if (iovcnt != 1 || !len || len > piece_max(q) || ((p | len) & (SECTOR - 1)) ||
+	    (p & (HUGEPAGE - 1)) + len > HUGEPAGE)
+		return false;
+	sg->iova = uvio_dma_iova(iov->iov_base);
+	sg->len = (uint32_t)len;
+	return sg->iova != UINT64_MAX;
+}
+
+/* One part, one virtio request: its data segment is in q->sg[1]. */
+static int submit_one(struct uvio_blk_queue *q, uint32_t type, uint64_t offset,
+		      uvio_blk_cb cb, void *arg)
+{
+	int rc = check_range(q, offset, q->sg[1].len);
+
+	if (!rc)
+		rc = fits(q, 1, q->indirect ? 1 : 3);
+	if (rc)
+		return rc;
+	post(q, io_start(q, 1, cb, arg), type, offset / SECTOR, 1, type == VIRTIO_BLK_T_IN);
+	notify(q);
+	return 0;
+}
+
+static int submit_rw(struct uvio_blk_queue *q, uint32_t type, uint64_t offset,
+		     const struct iovec *iov, unsigned iovcnt, uvio_blk_cb cb, void *arg)
+{
+	if (iovcnt && one_piece(q, iov, iovcnt, &q->sg[1]))
+		return submit_one(q, type, offset, cb, arg);
+	return submit_pieces(q, type, offset, iov, iovcnt, cb, arg);
 }
 
 int uvio_blk_read(struct uvio_blk_queue *q, uint64_t offset,

@@ -48,6 +48,13 @@ struct bb_counters {
 	uint64_t verify_failed;
 	uint64_t verify_skipped; /* randrw: read before this run wrote it */
 	uint64_t queue_full;     /* -EAGAIN from submit: back-pressure */
+	/* Where the time goes (bench/blk: is the driver or the device the
+	 * limit?): bursts sent (one kick each), polls and how many found
+	 * nothing, and the time spent polling with requests out and none
+	 * back, waiting for the device. */
+	uint64_t bursts;
+	uint64_t polls, empty_polls;
+	uint64_t wait_ns;
 };
 
 struct bb_result {

@@ -70,6 +70,10 @@ void bb_counters_merge(struct bb_counters *dst, const struct bb_counters *src)
 	dst->verify_failed += src->verify_failed;
 	dst->verify_skipped += src->verify_skipped;
 	dst->queue_full += src->queue_full;
+	dst->bursts += src->bursts;
+	dst->polls += src->polls;
+	dst->empty_polls += src->empty_polls;
+	dst->wait_ns += src->wait_ns;
 }
 
 static enum bb_pattern pattern_of(const struct bb_opts *o)

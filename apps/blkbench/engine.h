@@ -76,6 +76,7 @@ struct bb_worker {
 	int efd;                  /* --completion irq|hybrid: the queue's eventfd */
 	unsigned empty;           /* hybrid: polls that found nothing */
 	uint64_t sleeps;
+	uint64_t wait_from;       /* a poll found nothing with requests out: since */
 	pthread_t thread;
 };
 

@@ -119,6 +119,15 @@ static void dirs_text(FILE *f, const struct bb_result *r)
 		dir_text(f, "  flush:", c->flushes, NULL, &r->lat[BB_DIR_SYNC], r->secs);
 }
 
+/* Share of the queues' threads' wall time spent waiting for the device
+ * (two threads on one CPU: each one's share of its own time, roughly). */
+static double wait_pct(const struct bb_opts *o, const struct bb_result *r)
+{
+	double all = r->secs * 1e9 * (o->queues ? o->queues : 1);
+
+	return all > 0 ? 100.0 * (double)r->c.wait_ns / all : 0.0;
+}
+
 void bb_report_text(FILE *f, const struct bb_opts *o, const struct bb_result *r)
 {
 	const struct bb_counters *c = &r->c;
@@ -147,6 +156,12 @@ void bb_report_text(FILE *f, const struct bb_opts *o, const struct bb_result *r)
 		(unsigned long long)c->submitted, (unsigned long long)c->completed_ok,
 		(unsigned long long)c->completed_error, (unsigned long long)c->resubmitted,
 		c->submitted == c->completed_ok + c->completed_error ? "==" : "!=");
+	if (c->bursts)
+		fprintf(f, "driver:    %.1f requests per kick, %llu polls (%.0f%% empty), "
+			"waited for the device %.0f%% of the time\n",
+			(double)c->submitted / (double)c->bursts, (unsigned long long)c->polls,
+			c->polls ? 100.0 * (double)c->empty_polls / (double)c->polls : 0.0,
+			wait_pct(o, r));
 	if (o->reconnect > 0 || r->reconnects)
 		fprintf(f, "reconnects: %u (%llu failed I/Os kept to redo, %llu never redone)\n",
 			r->reconnects, (unsigned long long)c->redo,
@@ -411,6 +426,10 @@ static void json_extras(FILE *f, const struct bb_opts *o,
 		(unsigned long long)c->unrecovered,
 		c->submitted == c->completed_ok + c->completed_error ? "true" : "false",
 		r->reconnects);
+	fprintf(f, "\"bursts\":%llu,\"polls\":%llu,\"empty_polls\":%llu,"
+		"\"device_wait_pct\":%.1f,", (unsigned long long)c->bursts,
+		(unsigned long long)c->polls, (unsigned long long)c->empty_polls,
+		wait_pct(o, r));
 	fprintf(f, "\"submit_failed\":%s,\"ok\":%s}", r->submit_failed ? "true" : "false",
 		bb_result_failed(r) ? "false" : "true");
 }

@@ -283,32 +283,35 @@ static struct bb_io *next_io(struct bb_worker *w)
 	return io;
 }
 
-/* Submit until out of buffers, budget or room. */
-static void fill_burst(struct bb_worker *w)
+/* Submit until out of buffers, budget or room; how many went. */
+static unsigned fill_burst(struct bb_worker *w)
 {
+	unsigned sent = 0;
+
 	for (;;) {
 		struct bb_io *io = next_io(w);
 		int rc;
 
 		if (!io)
-			return;
+			return sent;
 		w->pending = io;
 		/* Verify: never two requests on one block at once. */
 		if (io->op != BB_DIR_SYNC && w->busy && bb_bit_test(w->busy, io->block))
-			return;
+			return sent;
 		rc = submit(w, io);
 		if (rc == -EAGAIN && w->in_flight) {
 			w->c.queue_full++;
-			return;  /* back-pressure: poll, then retry */
+			return sent;  /* back-pressure: poll, then retry */
 		}
 		/* Never sent: it stays pending, the poll parks the worker. */
 		if (rc == -EIO && may_reconnect(w->sh))
-			return;
+			return sent;
 		if (rc) {
 			submit_failed(w, io, rc);
-			return;
+			return sent;
 		}
 		w->c.submitted++;
+		sent++;
 		if (io->redo) {
 			w->c.resubmitted++;
 			io->redo = false;
@@ -327,8 +330,33 @@ static void fill_burst(struct bb_worker *w)
  * index each time, cache lines the polling back-end writes on every pop. */
 static void fill(struct bb_worker *w)
 {
-	fill_burst(w);
+	if (!fill_burst(w))
+		return;
+	w->c.bursts++;
 	uvio_blk_kick(w->q);
+}
+
+/* After a poll that completed n: the polls that found nothing while
+ * requests were out are time spent waiting for the device. Timed only
+ * where a wait starts and ends, not on every empty poll. */
+static void wait_end(struct bb_worker *w)
+{
+	if (w->wait_from) {
+		w->c.wait_ns += bb_now_ns() - w->wait_from;
+		w->wait_from = 0;
+	}
+}
+
+static void note_poll(struct bb_worker *w, int n)
+{
+	w->c.polls++;
+	if (n == 0 && w->in_flight) {
+		w->c.empty_polls++;
+		if (!w->wait_from)
+			w->wait_from = bb_now_ns();
+		return;
+	}
+	wait_end(w);
 }
 
 /* The queue this worker drives, at start and after a reinit made new ones:
@@ -417,6 +445,7 @@ void *bb_worker_main(void *arg)
 		/* Everything that completed, up to the whole iodepth: fill()
 		 * then sends it back as one burst with one kick. */
 		n = uvio_blk_poll(w->q, w->o->iodepth);
+		note_poll(w, n);
 		if (n < 0 && may_reconnect(w->sh)) {
 			reap(w, true);
 			park(w);
@@ -434,6 +463,7 @@ void *bb_worker_main(void *arg)
 		reap(w, false);
 		bb_completion_wait(w, n);
 	}
+	wait_end(w);
 	bb_completion_done(w);
 	finish(w);
 	return NULL;

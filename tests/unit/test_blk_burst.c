@@ -120,6 +120,8 @@ static void bursts_of(struct fx *f, unsigned qd)
 	k0 = model_dev_kicks(f->m, 0);
 	run_randread(f, qd, &r);
 	assert_int_equal(model_dev_kicks(f->m, 0) - k0, IOS / qd);
+	assert_int_equal(r.c.bursts, IOS / qd);     /* what the report says */
+	assert_true(r.c.polls >= r.c.bursts);
 	close_disk(f);
 }
 

@@ -88,8 +88,9 @@ static void close_disk(struct fx *f)
 	model_blk_put(f->mb);
 }
 
-/* blkbench --rw randread --bs 4k --iodepth QD --io-count IOS on queue 0. */
-static void run_randread(struct fx *f, unsigned qd, struct bb_result *r)
+/* blkbench --rw randread --bs 4k --iodepth QD --io-count IOS on queue 0;
+ * its text and JSON reports in text[2] (to free). */
+static void run_randread(struct fx *f, unsigned qd, struct bb_result *r, char **text)
 {
 	char depth[16], count[16], msg[256] = "";
 	char *argv[] = { "blkbench", "-d", "model", "--rw", "randread", "--bs", "4k",
@@ -106,6 +107,17 @@ static void run_randread(struct fx *f, unsigned qd, struct bb_result *r)
 	assert_false(bb_result_failed(r));
 	assert_int_equal(r->c.reads, IOS);
 	assert_int_equal(r->c.completed_ok, IOS);
+	for (int k = 0; k < 2; k++) {
+		size_t len;
+		FILE *m = open_memstream(&text[k], &len);
+
+		assert_non_null(m);
+		if (k)
+			bb_report_json(m, &o, uvio_blk_get_info(f->blk), r);
+		else
+			bb_report_text(m, &o, r);
+		fclose(m);
+	}
 }
 
 /* The model answers each notification at once, so every poll finds the
@@ -114,14 +126,22 @@ static void run_randread(struct fx *f, unsigned qd, struct bb_result *r)
 static void bursts_of(struct fx *f, unsigned qd)
 {
 	struct bb_result r;
+	char *text[2], want[64];
 	unsigned k0;
 
 	open_disk(f, false);
 	k0 = model_dev_kicks(f->m, 0);
-	run_randread(f, qd, &r);
+	run_randread(f, qd, &r, text);
 	assert_int_equal(model_dev_kicks(f->m, 0) - k0, IOS / qd);
 	assert_int_equal(r.c.bursts, IOS / qd);     /* what the report says */
 	assert_true(r.c.polls >= r.c.bursts);
+	snprintf(want, sizeof(want), "\ndriver:    %u.0 requests per kick, ", qd);
+	assert_non_null(strstr(text[0], want));
+	snprintf(want, sizeof(want), "\"bursts\":%u,\"polls\":", IOS / qd);
+	assert_non_null(strstr(text[1], want));
+	assert_non_null(strstr(text[1], "\"device_wait_pct\":"));
+	free(text[0]);
+	free(text[1]);
 	close_disk(f);
 }
 

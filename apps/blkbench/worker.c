@@ -336,9 +336,7 @@ static void fill(struct bb_worker *w)
 	uvio_blk_kick(w->q);
 }
 
-/* After a poll that completed n: the polls that found nothing while
- * requests were out are time spent waiting for the device. Timed only
- * where a wait starts and ends, not on every empty poll. */
+/* A stretch of empty polls (note_poll) is over. */
 static void wait_end(struct bb_worker *w)
 {
 	if (w->wait_from) {
@@ -347,6 +345,9 @@ static void wait_end(struct bb_worker *w)
 	}
 }
 
+/* After a poll that completed n: the polls that found nothing while
+ * requests were out are time spent waiting for the device. Timed only
+ * where a wait starts and ends, not on every empty poll. */
 static void note_poll(struct bb_worker *w, int n)
 {
 	w->c.polls++;

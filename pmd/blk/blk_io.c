@@ -384,10 +384,14 @@ static int submit_pieces(struct uvio_blk_queue *q, uint32_t type, uint64_t offse
 static bool one_piece(const struct uvio_blk_queue *q, const struct iovec *iov,
 		      unsigned iovcnt, struct uvio_sg *sg)
 {
-	uintptr_t p = (uintptr_t)iov->iov_base;
-	size_t len = iov->iov_len;
+	uintptr_t p;
+	size_t len;
 
-	if (iovcnt != 1 || !len || len > piece_max(q) || ((p | len) & (SECTOR - 1)) ||
+	if (iovcnt != 1)
+		return false;
+	p = (uintptr_t)iov->iov_base;
+	len = iov->iov_len;
+	if (!len || len > piece_max(q) || ((p | len) & (SECTOR - 1)) ||
 	    (p & (HUGEPAGE - 1)) + len > HUGEPAGE)
 		return false;
 	sg->iova = uvio_dma_iova(iov->iov_base);
@@ -413,7 +417,7 @@ static int submit_one(struct uvio_blk_queue *q, uint32_t type, uint64_t offset,
 static int submit_rw(struct uvio_blk_queue *q, uint32_t type, uint64_t offset,
 		     const struct iovec *iov, unsigned iovcnt, uvio_blk_cb cb, void *arg)
 {
-	if (iovcnt && one_piece(q, iov, iovcnt, &q->sg[1]))
+	if (one_piece(q, iov, iovcnt, &q->sg[1]))
 		return submit_one(q, type, offset, cb, arg);
 	return submit_pieces(q, type, offset, iov, iovcnt, cb, arg);
 }

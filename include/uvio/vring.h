@@ -70,8 +70,8 @@ struct uvio_vq_params {
 	/* Widest vector path the queue may take, as DPDK's EAL
 	 * --force-max-simd-bitwidth: 0 = the environment's
 	 * UVIO_MAX_SIMD_BITWIDTH if set, else the CPU's best; 64 (anything
-	 * below 256) = scalar only; 256 or more = the packed ring's batch
-	 * path (AVX2) where the CPU has it. */
+	 * below 256) = scalar only; 256 or more = the batch path (AVX2,
+	 * IN_ORDER queues) where the CPU has it. */
 	uint16_t max_simd_bitwidth;
 };
 
@@ -92,8 +92,7 @@ uint16_t uvio_vq_size(const struct uvio_vq *vq);
 uint16_t uvio_vq_index(const struct uvio_vq *vq);
 bool uvio_vq_is_packed(const struct uvio_vq *vq);
 /* The vector width the queue's batch path uses: 256, or 64 (scalar: the
- * CPU lacks AVX2, the ring is split, IN_ORDER is off, or
- * max_simd_bitwidth said so). */
+ * CPU lacks AVX2, IN_ORDER is off, or max_simd_bitwidth said so). */
 uint16_t uvio_vq_simd_bitwidth(const struct uvio_vq *vq);
 
 /* Descriptors free right now: a buffer of n segments needs n, or 1 when it

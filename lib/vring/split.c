@@ -137,7 +137,7 @@ int uvio_vq_split_add(struct uvio_vq *vq, const struct uvio_sg *sg,
 /* n one-descriptor buffers, with the ring's cursors in registers: the
  * stores into the ring could alias them, which would make the compiler
  * reload them for every buffer. */
-void uvio_vq_split_add_bufs(struct uvio_vq *vq, const struct uvio_sg *sg,
+static void add_bufs_scalar(struct uvio_vq *vq, const struct uvio_sg *sg,
 			    void *const *cookies, unsigned n, bool writable)
 {
 	struct vq_split *s = &vq->u.split;
@@ -167,6 +167,23 @@ void uvio_vq_split_add_bufs(struct uvio_vq *vq, const struct uvio_sg *sg,
 	vq->num_free = (uint16_t)(vq->num_free - n);
 	vq->num_added = (uint16_t)(vq->num_added + n);
 	vq->in_flight = (uint16_t)(vq->in_flight + n);
+}
+
+/* Groups of four through the batch path; one buffer of the scalar loop
+ * past what stops a group (the end of the table or of the avail ring). */
+void uvio_vq_split_add_bufs(struct uvio_vq *vq, const struct uvio_sg *sg,
+			    void *const *cookies, unsigned n, bool writable)
+{
+	unsigned i = 0;
+
+	while (vq->batch4 && i + 4 <= n) {
+		i += uvio_vq_split_add_x4(vq, &sg[i], &cookies[i], n - i, writable);
+		if (i + 4 <= n) {
+			add_bufs_scalar(vq, &sg[i], &cookies[i], 1, writable);
+			i++;
+		}
+	}
+	add_bufs_scalar(vq, &sg[i], &cookies[i], n - i, writable);
 }
 
 /* Spec 2.7.10: publish the avail index, then decide whether to notify. */
@@ -314,11 +331,12 @@ int uvio_vq_split_get_used(struct uvio_vq *vq, struct uvio_vq_used *out,
 				     vq->in_flight);
 	vq_rmb(vq->weak_barriers);  /* entries after the index */
 	if (!vq->batch_active) {
-		int got = get_used_fast(vq, out, max, used_idx);
+		unsigned x4 = uvio_vq_split_used_x4(vq, out, max, used_idx);
+		int got = get_used_fast(vq, &out[x4], max - x4, used_idx);
 
-		if (got < 0)
+		if (got < 0 && !x4)
 			return got;
-		n = (unsigned)got;
+		n = x4 + (got > 0 ? (unsigned)got : 0);
 	}
 	while (vq->in_order && n < max) {
 		if (!vq->batch_active) {

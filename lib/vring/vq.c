@@ -83,7 +83,7 @@ int uvio_vq_create(const struct uvio_vq_params *p, struct uvio_vq **out)
 	vq->index = p->index;
 	vq->indirect_max = p->indirect_max;
 	apply_features(vq, p->features);
-	vq->batch4 = vq->packed && vq->in_order && simd_bitwidth(p) >= 256;
+	vq->batch4 = vq->in_order && simd_bitwidth(p) >= 256;
 	vq->mem = p->mem;
 	vq->mem_iova = p->mem_iova;
 	vq->notify = p->notify;

@@ -122,7 +122,7 @@ struct uvio_vq {
 	bool in_order;
 	bool weak_barriers;
 	bool notification_data;
-	bool batch4;            /* the packed batch path (packed_batch.c) */
+	bool batch4;            /* the batch path (vq_batch.c) */
 	uint16_t size;
 	uint16_t index;
 	uint16_t indirect_max;
@@ -269,16 +269,20 @@ bool uvio_vq_packed_enable_cb(struct uvio_vq *vq);
 void uvio_vq_packed_release(struct uvio_vq *vq, uint16_t id);
 
 /*
- * The packed ring's batch path (packed_batch.c): whole groups of four
- * descriptors, one cache line, as DPDK's AVX512 packed path takes them. It serves IN_ORDER queues only (buffer ids then run
- * with ring positions) and stops at the first group it cannot take whole;
- * the scalar code of packed.c takes the rest. Each returns how many
- * buffers it took (a multiple of 4).
+ * The batch path (vq_batch.c): whole groups of four buffers, one cache
+ * line of descriptors, as DPDK's vector paths take them. IN_ORDER queues
+ * only; each stops at the first group it cannot take whole, for the
+ * scalar code of packed.c / split.c to take, and returns how many buffers
+ * it took (a multiple of 4). used_idx: the split used index already read.
  */
 uint16_t uvio_vq_cpu_simd_bitwidth(void);
 unsigned uvio_vq_packed_add_x4(struct uvio_vq *vq, const struct uvio_sg *sg,
 			       void *const *cookies, unsigned n, bool writable);
 unsigned uvio_vq_packed_used_x4(struct uvio_vq *vq, struct uvio_vq_used *out,
 				unsigned max);
+unsigned uvio_vq_split_add_x4(struct uvio_vq *vq, const struct uvio_sg *sg,
+			      void *const *cookies, unsigned n, bool writable);
+unsigned uvio_vq_split_used_x4(struct uvio_vq *vq, struct uvio_vq_used *out,
+			       unsigned max, uint16_t used_idx);
 
 #endif

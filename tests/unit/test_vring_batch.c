@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The packed ring's batch path (lib/vring/packed_batch.c) against the
- * scalar one: which queues take it, that both leave the very same bytes in
+ * The rings' batch path (lib/vring/vq_batch.c) against the scalar one,
+ * split and packed: which queues take it, that both leave the very same bytes in
  * the ring and give back the very same buffers whatever the alignment,
  * wrap and burst sizes, and that a bad used descriptor inside a group is
  * still caught, after the good ones before it.
@@ -31,13 +31,13 @@ static struct fx *fx_new(bool packed, uint16_t simd)
 	return f;
 }
 
-/* The batch path: packed, IN_ORDER, not capped below 256, and a CPU that
+/* The batch path: IN_ORDER, not capped below 256, and a CPU that
  * has it; the environment counts only when the caller gave no cap. */
 static void t_path_choice(void **state)
 {
 	struct fx *f = *state;
 	bool cpu = cpu_has_avx2();
-	uint16_t want = f->packed && f->max_simd_bitwidth != 64 && cpu ? 256 : 64;
+	uint16_t want = f->max_simd_bitwidth != 64 && cpu ? 256 : 64;
 
 	fx_open(f, 256, F_IN_ORDER, 0);
 	assert_int_equal(uvio_vq_simd_bitwidth(f->vq), want);
@@ -49,7 +49,7 @@ static void t_path_choice(void **state)
 	assert_int_equal(uvio_vq_simd_bitwidth(f->vq), 64);
 	setenv("UVIO_MAX_SIMD_BITWIDTH", "256", 1);
 	fx_open(f, 256, F_IN_ORDER, 0);
-	assert_int_equal(uvio_vq_simd_bitwidth(f->vq), f->packed && cpu ? 256 : 64);
+	assert_int_equal(uvio_vq_simd_bitwidth(f->vq), cpu ? 256 : 64);
 	unsetenv("UVIO_MAX_SIMD_BITWIDTH");
 }
 
@@ -152,10 +152,10 @@ static void twin_reap(struct twin *t, uint32_t *seed)
 	}
 }
 
-static void twin_run(uint16_t size, uint64_t extra, uint32_t seed)
+static void twin_run(bool packed, uint16_t size, uint64_t extra, uint32_t seed)
 {
 	struct twin t = {
-		.a = fx_new(true, 64), .b = fx_new(true, 256), .size = size,
+		.a = fx_new(packed, 64), .b = fx_new(packed, 256), .size = size,
 		.data = tmem_alloc(4096),
 	};
 
@@ -174,16 +174,24 @@ static void twin_run(uint16_t size, uint64_t extra, uint32_t seed)
 	fx_close(t.b);
 }
 
-/* Ring sizes that are and are not a multiple of the group, one smaller
- * than a group, with and without EVENT_IDX. */
+/* Ring sizes that are and (packed) are not a multiple of the group, and
+ * smaller than a group, with and without EVENT_IDX. */
 static void t_same_as_scalar(void **state)
 {
-	(void)state;
-	twin_run(256, 0, 1);
-	twin_run(256, F_EVENT_IDX, 2);
-	twin_run(250, 0, 3);
-	twin_run(63, F_EVENT_IDX, 4);
-	twin_run(3, 0, 5);
+	struct fx *f = *state;
+
+	if (f->packed) {
+		twin_run(true, 256, 0, 1);
+		twin_run(true, 256, F_EVENT_IDX, 2);
+		twin_run(true, 250, 0, 3);
+		twin_run(true, 63, F_EVENT_IDX, 4);
+		twin_run(true, 3, 0, 5);
+	} else {
+		twin_run(false, 256, 0, 6);
+		twin_run(false, 256, F_EVENT_IDX, 7);
+		twin_run(false, 16, 0, 8);
+		twin_run(false, 2, F_EVENT_IDX, 9);
+	}
 }
 
 /* Eight writable buffers, a whole ring of groups: post, pop, and use the
@@ -277,10 +285,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		VQ_BOTH(t_path_choice),
+		{ "split/t_same_as_scalar", t_same_as_scalar, fx_setup, fx_teardown,
+		  &layout_split },
 		{ "packed/t_same_as_scalar", t_same_as_scalar, fx_setup, fx_teardown,
 		  &layout_packed },
-		VQ_PACKED(t_group_bad_len),
-		VQ_PACKED(t_group_bad_id),
+		VQ_BOTH(t_group_bad_len),
+		VQ_BOTH(t_group_bad_id),
 		VQ_PACKED(t_group_bad_wrap),
 		VQ_PACKED(t_group_used_twice),
 	};

@@ -3,8 +3,8 @@
  * Shared fixture of the tests/unit/test_vring*.c suites: one queue (driver
  * side, lib/vring) and one device model (tests/model) on the same memory.
  * Every test runs once per layout: the cmocka initial state says which.
- * Packed runs twice: on the scalar path only, and with the batch path
- * (lib/vring/packed_batch.c) where the CPU has it.
+ * Each layout runs twice: on the scalar path only, and with the batch
+ * path (lib/vring/vq_batch.c) where the CPU has it.
  */
 #ifndef UVIO_TESTS_VRING_FIXTURE_H
 #define UVIO_TESTS_VRING_FIXTURE_H
@@ -40,7 +40,8 @@ struct layout {
 	uint16_t max_simd_bitwidth;  /* uvio_vq_params' */
 };
 
-static struct layout layout_split = { false, 0 };
+static struct layout layout_split = { false, 64 };
+static struct layout layout_split_x4 = { false, 256 };
 static struct layout layout_packed = { true, 64 };
 static struct layout layout_packed_x4 = { true, 256 };
 
@@ -57,7 +58,8 @@ struct fx {
 };
 
 /* Both layouts of one test, or one of them. */
-#define VQ_SPLIT(fn) { "split/" #fn, fn, fx_setup, fx_teardown, &layout_split }
+#define VQ_SPLIT(fn) { "split/" #fn, fn, fx_setup, fx_teardown, &layout_split }, \
+	{ "split-x4/" #fn, fn, fx_setup, fx_teardown, &layout_split_x4 }
 #define VQ_PACKED(fn) { "packed/" #fn, fn, fx_setup, fx_teardown, &layout_packed }, \
 	{ "packed-x4/" #fn, fn, fx_setup, fx_teardown, &layout_packed_x4 }
 #define VQ_BOTH(fn) VQ_SPLIT(fn), VQ_PACKED(fn)

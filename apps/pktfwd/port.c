@@ -114,12 +114,12 @@ static void port_describe(const struct pf_port *p, const struct pf_opts *o,
 			(o->offloads & ~in->offloads & UVIO_NET_OFF_RSS) ?
 			" (rss: -ENOTSUP: the device offers no VIRTIO_NET_F_RSS)" : "");
 	fprintf(stderr, "pktfwd: %s: %02x:%02x:%02x:%02x:%02x:%02x mtu %u, "
-		"%s, %u queue pair%s of %u/%u, %s rings, offloads %s\n", p->name,
+		"%s, %u queue pair%s of %u/%u, %s rings (%s path), offloads %s\n", p->name,
 		p->mac[0], p->mac[1], p->mac[2], p->mac[3], p->mac[4], p->mac[5],
 		p->mtu, pf_link_text(p, link, sizeof(link)),
 		in->queue_pairs, in->queue_pairs == 1 ? "" : "s",
 		in->rx_queue_size, in->tx_queue_size,
-		in->packed ? "packed" : "split",
+		in->packed ? "packed" : "split", in->simd_bitwidth >= 256 ? "avx2 batch" : "scalar",
 		off_names(in->offloads, got, sizeof(got)));
 }
 

@@ -132,6 +132,8 @@ struct uvio_net_info {
 	uint32_t offloads_offered;  /* UVIO_NET_OFF_* the device offers */
 	uint64_t features;          /* negotiated */
 	bool packed;
+	uint16_t simd_bitwidth;     /* the rings' batch path: 256 (AVX2) or 64 (scalar);
+				     * see uvio_vq_simd_bitwidth() */
 	uint16_t rss_max_key_size, rss_max_indirection_table_length;
 	uint32_t supported_hash_types;
 };

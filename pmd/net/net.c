@@ -241,6 +241,7 @@ static int setup_queues(struct uvio_net *net, const struct uvio_net_opts *o,
 	in->rx_queue_size = uvio_vq_size(net->rxq[0].vq);
 	in->tx_queue_size = uvio_vq_size(net->txq[0].vq);
 	in->packed = uvio_vq_is_packed(net->rxq[0].vq);
+	in->simd_bitwidth = uvio_vq_simd_bitwidth(net->rxq[0].vq);
 	return 0;
 }
 

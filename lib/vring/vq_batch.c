@@ -105,6 +105,22 @@ AVX2 static void put_group(struct vring_packed_desc *d, const struct uvio_sg *sg
 		__atomic_store_n(&dw[4 * k + 3], top + k, __ATOMIC_RELAXED);
 }
 
+/* A packed ring position past a group, and the lap it is in; a buffer id
+ * past four (ids rotate through 0..size-1). */
+static void step4(uint16_t *pos, bool *wrap, uint16_t size)
+{
+	if ((*pos = (uint16_t)(*pos + 4)) == size) {
+		*pos = 0;
+		*wrap = !*wrap;
+	}
+}
+
+static uint16_t next4(uint16_t id, uint16_t size)
+{
+	id = (uint16_t)(id + 4);
+	return id == size ? 0 : id;
+}
+
 AVX2 unsigned uvio_vq_packed_add_x4(struct uvio_vq *vq, const struct uvio_sg *sg,
 				    void *const *cookies, unsigned n, bool writable)
 {
@@ -119,12 +135,8 @@ AVX2 unsigned uvio_vq_packed_add_x4(struct uvio_vq *vq, const struct uvio_sg *sg
 	for (; i + 4 <= n && !(pos & 3) && pos + 4 <= size && id + 4 <= size; i += 4) {
 		put_states(&vq->state[id], &sg[i], &cookies[i], writable, 1, 0);
 		put_group(&p->desc[pos], &sg[i], id, (uint16_t)(wflag | (wrap ? F_AVAIL : F_USED)));
-		if ((pos = (uint16_t)(pos + 4)) == size) {
-			pos = 0;
-			wrap = !wrap;
-		}
-		if ((id = (uint16_t)(id + 4)) == size)
-			id = 0;
+		step4(&pos, &wrap, size);
+		id = next4(id, size);
 	}
 	p->next_avail = pos;
 	p->avail_wrap = wrap;
@@ -227,12 +239,8 @@ AVX2 unsigned uvio_vq_packed_used_x4(struct uvio_vq *vq, struct uvio_vq_used *ou
 		return 0;
 	for (; n + 4 <= limit && !(pos & 3) && pos + 4 <= size && oldest + 4 <= size &&
 	       take_group(&p->desc[pos], &vq->state[oldest], oldest, wrap, &out[n]); n += 4) {
-		if ((pos = (uint16_t)(pos + 4)) == size) {
-			pos = 0;
-			wrap = !wrap;
-		}
-		if ((oldest = (uint16_t)(oldest + 4)) == size)
-			oldest = 0;
+		step4(&pos, &wrap, size);
+		oldest = next4(oldest, size);
 	}
 	p->next_used = pos;
 	p->used_wrap = wrap;

@@ -30,6 +30,10 @@ SANFLAGS :=
 # libuvio.a usable by a linker that does no LTO. LTO= turns it off.
 LTO     ?= -flto=auto -ffat-lto-objects
 endif
+# check-unit and check-san build both trees: BUILD=DIR puts the plain one
+# in DIR and the sanitized one in DIR/san, as the defaults build and build/san.
+PLAIN_BUILD := $(if $(filter 1,$(SANITIZE)),$(patsubst %/san,%,$(BUILD)),$(BUILD))
+SAN_BUILD   := $(PLAIN_BUILD)/san
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS   ?= -O2 -g
@@ -123,11 +127,11 @@ deps-check:
 	@tools/fetch-fio-src
 
 check-unit: deps-check
-	$(MAKE) SANITIZE=1 tests
-	tests/unit/run build/san/tests/unit
-	$(MAKE) tests
+	$(MAKE) SANITIZE=1 BUILD=$(SAN_BUILD) tests
+	tests/unit/run $(SAN_BUILD)/tests/unit
+	$(MAKE) SANITIZE= BUILD=$(PLAIN_BUILD) tests
 	UNIT_WRAP="valgrind -q --fair-sched=yes --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
-		tests/unit/run build/tests/unit
+		tests/unit/run $(PLAIN_BUILD)/tests/unit
 
 # Every tests/vm/run* suite (PCI, blk, net), each booting its own guests.
 check-vm: deps-check all
@@ -155,22 +159,22 @@ check-fuzz: deps-check
 # the host suites a sanitizer report anywhere, even from a process whose
 # exit status no test looks at, fails the run.
 SAN_VM ?= quick
-SAN_LOGS := build/san/logs
+SAN_LOGS := $(SAN_BUILD)/logs
 check-san: deps-check
-	$(MAKE) SANITIZE=1 all
+	$(MAKE) SANITIZE=1 BUILD=$(SAN_BUILD) all
 	@rm -rf $(SAN_LOGS); mkdir -p $(SAN_LOGS); rc=0; \
 	for t in tests/host/run tests/host/run-*; do [ -x $$t ] || continue; \
 		echo "=== $$t (ASan+UBSan)"; \
-		BUILD=build/san HOST_CFLAGS="$(SAN_FLAGS)" \
-		ASAN_OPTIONS=log_path=$(CURDIR)/$(SAN_LOGS)/asan \
-		UBSAN_OPTIONS=log_path=$(CURDIR)/$(SAN_LOGS)/ubsan:print_stacktrace=1 \
+		BUILD=$(SAN_BUILD) HOST_CFLAGS="$(SAN_FLAGS)" \
+		ASAN_OPTIONS=log_path=$(abspath $(SAN_LOGS))/asan \
+		UBSAN_OPTIONS=log_path=$(abspath $(SAN_LOGS))/ubsan:print_stacktrace=1 \
 		$$t || rc=1; done; \
 	if ls $(SAN_LOGS)/* >/dev/null 2>&1; then rc=1; \
 		echo "sanitizer reports:"; head -40 $(SAN_LOGS)/*; fi; \
 	for t in "tests/vm/run-blk vtd" "tests/vm/run-net vfio_type1" tests/vm/run-unplug \
 		"tests/vm/run-ringreset split"; do \
 		[ "$(SAN_VM)" = all ] && t=$${t%% *}; \
-		echo "=== $$t (ASan+UBSan)"; UVIO_BUILD=$(CURDIR)/build/san $$t || rc=1; done; \
+		echo "=== $$t (ASan+UBSan)"; UVIO_BUILD=$(abspath $(SAN_BUILD)) $$t || rc=1; done; \
 	exit $$rc
 
 # The packages come first, in the recipe, so that nothing is compiled before

@@ -307,8 +307,6 @@ static int check_range(const struct uvio_blk_queue *q, uint64_t offset, uint64_t
 {
 	const struct uvio_blk_info *in = &q->blk->info;
 
-	if (uvio_vq_is_broken(q->vq))
-		return -EIO;
 	if (!len || (offset | len) & (in->block_size - 1))
 		return -EINVAL;
 	if (offset > in->capacity || len > in->capacity - offset)
@@ -326,23 +324,47 @@ static struct blk_io *io_start(struct uvio_blk_queue *q, unsigned parts,
 	return io;
 }
 
-/* Post one virtio request: header, n data segments in q->sg[1..n], status. */
-static void post(struct uvio_blk_queue *q, struct blk_io *io, uint32_t type,
-		 uint64_t sector, unsigned n, bool data_in)
+/* Post one virtio request: header, n data segments in q->sg[1..n], status.
+ * Room was reserved, so only a broken queue refuses it (-EIO). Another
+ * thread may break it at any time (a back-end gone, a device removed), so
+ * that is found out here, by the add, and nowhere before: a part that is
+ * not on the ring is one that no poll would ever complete. */
+static int post(struct uvio_blk_queue *q, struct blk_io *io, uint32_t type,
+		uint64_t sector, unsigned n, bool data_in)
 {
 	uint16_t i = req_get(q, io);
 	struct blk_slot *s = &q->slots[i];
+	int rc;
 
 	s->hdr = (struct virtio_blk_outhdr){ .type = type, .sector = sector };
 	s->status = STATUS_UNSET;
 	q->sg[0] = (struct uvio_sg){ slot_iova(q, i, 0), sizeof(s->hdr) };
 	q->sg[n + 1] = (struct uvio_sg){
 		slot_iova(q, i, offsetof(struct blk_slot, status)), 1 };
-	/* Reserved beforehand: the ring has room, so this cannot fail. */
 	if (data_in)
-		uvio_vq_add(q->vq, q->sg, 1, n + 1, s);
+		rc = uvio_vq_add(q->vq, q->sg, 1, n + 1, s);
 	else
-		uvio_vq_add(q->vq, q->sg, n + 1, 1, s);
+		rc = uvio_vq_add(q->vq, q->sg, n + 1, 1, s);
+	if (rc)
+		req_put(q, i);
+	return rc;
+}
+
+/* A post was refused after `posted` of the request's `parts` went on the
+ * ring. None: the request never started, the caller gets -EIO. Some: it
+ * fails with them, when the broken queue's next poll hands them back
+ * (uvio_blk_queue_fail_all); the caller was told it started. */
+static int post_failed(struct uvio_blk_queue *q, struct blk_io *io, unsigned posted,
+		       unsigned parts)
+{
+	if (!posted) {
+		q->in_flight--;
+		io_put(q, io);
+		return -EIO;
+	}
+	io->status = -EIO;
+	io->parts_left = (uint16_t)(io->parts_left - (parts - posted));
+	return 0;
 }
 
 /* Any iovec: cut at hugepages and size_max, then into parts of at most
@@ -352,7 +374,7 @@ static int submit_pieces(struct uvio_blk_queue *q, uint32_t type, uint64_t offse
 {
 	struct seg_iter it = { .iov = iov, .iovcnt = iovcnt, .max_len = piece_max(q) };
 	uint64_t len, sector = offset / SECTOR;
-	unsigned parts, n = 0;
+	unsigned parts, n = 0, posted = 0;
 	struct blk_io *io;
 	int rc = check_iov(iov, iovcnt, &len);
 
@@ -366,13 +388,15 @@ static int submit_pieces(struct uvio_blk_queue *q, uint32_t type, uint64_t offse
 	while (seg_next(&it, &q->sg[n + 1])) {
 		if (++n < q->max_data_segs)
 			continue;
-		post(q, io, type, sector, n, type == VIRTIO_BLK_T_IN);
+		if (post(q, io, type, sector, n, type == VIRTIO_BLK_T_IN))
+			return post_failed(q, io, posted, parts);
+		posted++;
 		for (unsigned k = 1; k <= n; k++)
 			sector += q->sg[k].len / SECTOR;
 		n = 0;
 	}
-	if (n)
-		post(q, io, type, sector, n, type == VIRTIO_BLK_T_IN);
+	if (n && post(q, io, type, sector, n, type == VIRTIO_BLK_T_IN))
+		return post_failed(q, io, posted, parts);
 	notify(q);
 	return 0;
 }
@@ -403,13 +427,16 @@ static bool one_piece(const struct uvio_blk_queue *q, const struct iovec *iov,
 static int submit_one(struct uvio_blk_queue *q, uint32_t type, uint64_t offset,
 		      uvio_blk_cb cb, void *arg)
 {
+	struct blk_io *io;
 	int rc = check_range(q, offset, q->sg[1].len);
 
 	if (!rc)
 		rc = fits(q, 1, q->indirect ? 1 : 3);
 	if (rc)
 		return rc;
-	post(q, io_start(q, 1, cb, arg), type, offset / SECTOR, 1, type == VIRTIO_BLK_T_IN);
+	io = io_start(q, 1, cb, arg);
+	if (post(q, io, type, offset / SECTOR, 1, type == VIRTIO_BLK_T_IN))
+		return post_failed(q, io, 0, 1);
 	notify(q);
 	return 0;
 }
@@ -446,24 +473,24 @@ static int submit_simple(struct uvio_blk_queue *q, uint32_t type, uint64_t secto
 
 	if (n)
 		q->sg[1] = (struct uvio_sg){ slot_iova(q, i, buf_off), buf_len };
-	post(q, io, type, sector, n, buf_in);
-	return 0;
+	return post(q, io, type, sector, n, buf_in);
 }
 
 static int room_for(struct uvio_blk_queue *q, unsigned parts, unsigned descs_each)
 {
-	if (uvio_vq_is_broken(q->vq))
-		return -EIO;
 	return fits(q, parts, parts * (q->indirect ? 1 : descs_each));
 }
 
 int uvio_blk_flush(struct uvio_blk_queue *q, uvio_blk_cb cb, void *arg)
 {
 	int rc = q->blk->info.flush ? room_for(q, 1, 2) : -ENOTSUP;
+	struct blk_io *io;
 
 	if (rc)
 		return rc;
-	submit_simple(q, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, io_start(q, 1, cb, arg));
+	io = io_start(q, 1, cb, arg);
+	if (submit_simple(q, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, io))
+		return post_failed(q, io, 0, 1);
 	notify(q);
 	return 0;
 }
@@ -477,8 +504,9 @@ int uvio_blk_get_id(struct uvio_blk_queue *q, char id[21], uvio_blk_cb cb, void 
 		return rc;
 	io = io_start(q, 1, cb, arg);
 	io->id_out = id;
-	submit_simple(q, VIRTIO_BLK_T_GET_ID, 0, offsetof(struct blk_slot, id),
-		      VIRTIO_BLK_ID_BYTES, true, io);
+	if (submit_simple(q, VIRTIO_BLK_T_GET_ID, 0, offsetof(struct blk_slot, id),
+			  VIRTIO_BLK_ID_BYTES, true, io))
+		return post_failed(q, io, 0, 1);
 	notify(q);
 	return 0;
 }
@@ -490,7 +518,7 @@ static int submit_range(struct uvio_blk_queue *q, uint32_t type, uint64_t offset
 			uvio_blk_cb cb, void *arg)
 {
 	uint64_t per = max_sectors ? (uint64_t)max_sectors * SECTOR : len;
-	unsigned parts;
+	unsigned parts, posted = 0;
 	struct blk_io *io;
 	int rc = check_range(q, offset, len);
 
@@ -511,8 +539,10 @@ static int submit_range(struct uvio_blk_queue *q, uint32_t type, uint64_t offset
 			.sector = (offset + done) / SECTOR,
 			.num_sectors = (uint32_t)(chunk / SECTOR), .flags = flags,
 		};
-		submit_simple(q, type, 0, offsetof(struct blk_slot, range),
-			      sizeof(q->slots[i].range), false, io);
+		if (submit_simple(q, type, 0, offsetof(struct blk_slot, range),
+				  sizeof(q->slots[i].range), false, io))
+			return post_failed(q, io, posted, parts);
+		posted++;
 	}
 	notify(q);
 	return 0;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* pmd/blk against device errors and a misbehaving device, and closing with
  * requests in flight. The fixture is blk_fixture.h. */
+#include <pthread.h>
+
 #include "blk_fixture.h"
 
 /* ---- device errors ---- */
@@ -336,6 +338,89 @@ static void test_close_retry_from_callback(void **state)
 	assert_clean(f);
 }
 
+/* ---- a queue broken by another thread, during submits ---- */
+
+struct breaker {
+	struct model_dev *m;
+	unsigned spins;
+};
+
+/* A back-end that goes away: lib/vhost_user marks the device gone and
+ * breaks its queues from its own thread, whatever the driver's thread is
+ * doing at that moment. */
+static void *break_after_spins(void *arg)
+{
+	struct breaker *b = arg;
+
+	for (volatile unsigned i = 0; i < b->spins; i++)
+		;
+	model_dev_disconnect(b->m, "test: back-end gone");
+	return NULL;
+}
+
+static void count_done(void *arg, int status)
+{
+	(void)status;
+	(*(unsigned *)arg)++;
+}
+
+/* One round: submit (single-piece reads, two-piece writes, flushes) until
+ * the queue is found broken, then poll. Every submit that returned 0
+ * completes exactly once. A submit that passed its checks just before
+ * the break and then had its add refused used to return 0 with nothing on
+ * the ring: no poll ever completed it, and blkbench --reconnect waited for
+ * it forever. */
+static void submit_while_breaking(struct fx *f, uint8_t *buf, unsigned spins)
+{
+	struct breaker b;
+	pthread_t t;
+	unsigned accepted = 0, done = 0;
+	int rc = 0;
+
+	open_base(f);
+	b = (struct breaker){ f->m, spins };
+	assert_int_equal(pthread_create(&t, NULL, break_after_spins, &b), 0);
+	for (unsigned k = 0; k < 1000000 && rc != -EIO; k++) {
+		struct iovec iov[2] = { { buf, 4096 }, { buf + 4096, 4096 } };
+
+		if (k % 3 == 0)
+			rc = uvio_blk_read(f->q, (k % 64) * 4096, iov, 1, count_done, &done);
+		else if (k % 3 == 1)
+			rc = uvio_blk_write(f->q, (k % 64) * 8192, iov, 2, count_done, &done);
+		else
+			rc = uvio_blk_flush(f->q, count_done, &done);
+		if (rc == 0)
+			accepted++;
+		else if (rc == -EAGAIN)
+			rc = uvio_blk_poll(f->q, 64);
+		if (k % 8 == 7 && rc != -EIO)
+			rc = uvio_blk_poll(f->q, 64);
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(rc, -EIO);
+	assert_int_equal(uvio_blk_poll(f->q, 64), -EIO);
+	assert_int_equal(done, accepted);
+	assert_int_equal(uvio_blk_queue_in_flight(f->q), 0);
+	uvio_blk_close(f->blk);
+	f->blk = NULL;
+	f->q = NULL;
+	model_blk_put(f->mb);
+	f->mb = NULL;
+}
+
+static void test_broken_by_another_thread(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = dma(f, 2 * 4096);
+	unsigned seed = 12345;
+
+	memset(buf, 0x5a, 2 * 4096);
+	for (unsigned round = 0; round < 200; round++) {
+		seed = seed * 1103515245u + 12345u;
+		submit_while_breaking(f, buf, (seed >> 8) % 200000);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +438,7 @@ int main(void)
 		BOTH(test_close_with_requests_in_flight),
 		BOTH(test_close_never_processed),
 		BOTH(test_close_retry_from_callback),
+		BOTH(test_broken_by_another_thread),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -307,6 +307,10 @@ static int check_range(const struct uvio_blk_queue *q, uint64_t offset, uint64_t
 {
 	const struct uvio_blk_info *in = &q->blk->info;
 
+	/* Checked first so that a broken queue says -EIO, never -EAGAIN that
+	 * a caller would retry forever; the add finds a later break (post). */
+	if (uvio_vq_is_broken(q->vq))
+		return -EIO;
 	if (!len || (offset | len) & (in->block_size - 1))
 		return -EINVAL;
 	if (offset > in->capacity || len > in->capacity - offset)
@@ -326,9 +330,9 @@ static struct blk_io *io_start(struct uvio_blk_queue *q, unsigned parts,
 
 /* Post one virtio request: header, n data segments in q->sg[1..n], status.
  * Room was reserved, so only a broken queue refuses it (-EIO). Another
- * thread may break it at any time (a back-end gone, a device removed), so
- * that is found out here, by the add, and nowhere before: a part that is
- * not on the ring is one that no poll would ever complete. */
+ * thread may break it at any time (a back-end gone, a device removed), even
+ * after the checks before this found it whole, so the add's answer counts:
+ * a part that is not on the ring is one that no poll would ever complete. */
 static int post(struct uvio_blk_queue *q, struct blk_io *io, uint32_t type,
 		uint64_t sector, unsigned n, bool data_in)
 {
@@ -478,6 +482,8 @@ static int submit_simple(struct uvio_blk_queue *q, uint32_t type, uint64_t secto
 
 static int room_for(struct uvio_blk_queue *q, unsigned parts, unsigned descs_each)
 {
+	if (uvio_vq_is_broken(q->vq))
+		return -EIO;
 	return fits(q, parts, parts * (q->indirect ? 1 : descs_each));
 }
 

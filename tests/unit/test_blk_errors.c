@@ -421,6 +421,44 @@ static void test_broken_by_another_thread(void **state)
 	}
 }
 
+/* ---- what a broken queue answers ---- */
+
+/* A broken queue answers every submit -EIO: -E2BIG or -EAGAIN would send
+ * a caller to split or retry a request that no poll will ever take, where
+ * it has to reset the queue. The fuzzer found a too-big request answered
+ * -E2BIG (tests/fuzz/crashes-found/fuzz_blk_status/). */
+static void test_broken_answers_eio_first(void **state)
+{
+	enum { N = 16 };                /* apart, so no two pieces merge */
+	struct fx *f = *state;
+	struct model_blk_cfg cfg = base_cfg(f);
+	struct uvio_blk_opts opts = {
+		.queue_size = 8, .disable_features = 1ull << VIRTIO_RING_F_INDIRECT_DESC,
+	};
+	struct iovec iov[N];
+	uint8_t *buf = dma(f, N * 1024);
+	unsigned done = 0, accepted = 0;
+	int rc;
+
+	for (unsigned i = 0; i < N; i++)
+		iov[i] = (struct iovec){ buf + i * 1024, 512 };
+	open_ok(f, &cfg, &opts);
+	assert_int_equal(uvio_blk_read(f->q, 0, iov, N, count_done, &done), -E2BIG);
+	model_blk_hold(f->mb, true);
+	while ((rc = uvio_blk_read(f->q, 0, iov, 1, count_done, &done)) == 0)
+		accepted++;
+	assert_int_equal(rc, -EAGAIN);
+	assert_true(accepted > 0);
+	model_dev_disconnect(f->m, "test: back-end gone");
+	assert_int_equal(uvio_blk_read(f->q, 0, iov, 1, count_done, &done), -EIO);
+	assert_int_equal(uvio_blk_read(f->q, 0, iov, N, count_done, &done), -EIO);
+	assert_int_equal(uvio_blk_flush(f->q, count_done, &done), -EIO);
+	assert_int_equal(uvio_blk_discard(f->q, 0, 4096, count_done, &done), -EIO);
+	assert_int_equal(uvio_blk_poll(f->q, 64), -EIO);
+	assert_int_equal(done, accepted);
+	assert_int_equal(uvio_blk_queue_in_flight(f->q), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,6 +477,7 @@ int main(void)
 		BOTH(test_close_never_processed),
 		BOTH(test_close_retry_from_callback),
 		BOTH(test_broken_by_another_thread),
+		BOTH(test_broken_answers_eio_first),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

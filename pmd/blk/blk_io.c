@@ -276,9 +276,13 @@ static uint32_t piece_max(const struct uvio_blk_queue *q)
 }
 
 /* -EAGAIN only when waiting helps: a request that would not fit even an
- * idle queue is -E2BIG, or a caller following the contract spins forever. */
+ * idle queue is -E2BIG, or a caller following the contract spins forever.
+ * A broken queue is -EIO before either, for the same reason; the add finds
+ * a break that comes later (post). */
 static int fits(const struct uvio_blk_queue *q, unsigned parts, unsigned descs)
 {
+	if (uvio_vq_is_broken(q->vq))
+		return -EIO;
 	if (parts > q->nslots || descs > uvio_vq_size(q->vq))
 		return -E2BIG;
 	if (parts > q->nfree_req || !q->nfree_io || descs > uvio_vq_num_free(q->vq))
@@ -307,10 +311,6 @@ static int check_range(const struct uvio_blk_queue *q, uint64_t offset, uint64_t
 {
 	const struct uvio_blk_info *in = &q->blk->info;
 
-	/* Checked first so that a broken queue says -EIO, never -EAGAIN that
-	 * a caller would retry forever; the add finds a later break (post). */
-	if (uvio_vq_is_broken(q->vq))
-		return -EIO;
 	if (!len || (offset | len) & (in->block_size - 1))
 		return -EINVAL;
 	if (offset > in->capacity || len > in->capacity - offset)
@@ -482,8 +482,6 @@ static int submit_simple(struct uvio_blk_queue *q, uint32_t type, uint64_t secto
 
 static int room_for(struct uvio_blk_queue *q, unsigned parts, unsigned descs_each)
 {
-	if (uvio_vq_is_broken(q->vq))
-		return -EIO;
 	return fits(q, parts, parts * (q->indirect ? 1 : descs_each));
 }
 
